@@ -1,0 +1,194 @@
+"""The scenario's building blocks as pydantic models: distributions, workload, components.
+
+Every number carries its unit in its name. Defaults live here and nowhere else. Unknown keys are
+rejected, so a typo in a scenario file is an error instead of a silently ignored setting.
+A new kind of component is one more spec class here, added to ``ComponentSpec``, plus its runtime
+module in ``sim/components/``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+
+
+class StrictModel(BaseModel):
+    """Base for every scenario model: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --- distributions -------------------------------------------------------------------------------
+
+
+class ExponentialSpec(StrictModel):
+    """Memoryless times with the given mean (squared coefficient of variation 1)."""
+
+    distribution: Literal["exponential"] = "exponential"
+    mean_ms: PositiveFloat
+
+
+class DeterministicSpec(StrictModel):
+    """Every sample equals ``mean_ms`` (squared coefficient of variation 0)."""
+
+    distribution: Literal["deterministic"]
+    mean_ms: PositiveFloat
+
+
+class UniformSpec(StrictModel):
+    """Times spread evenly between ``low_ms`` and ``high_ms``."""
+
+    distribution: Literal["uniform"]
+    low_ms: NonNegativeFloat
+    high_ms: PositiveFloat
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> UniformSpec:
+        if self.low_ms >= self.high_ms:
+            raise ValueError(f"low_ms must be below high_ms (got {self.low_ms} >= {self.high_ms})")
+        return self
+
+
+class LognormalSpec(StrictModel):
+    """Right-skewed times given by their mean and coefficient of variation (std / mean)."""
+
+    distribution: Literal["lognormal"]
+    mean_ms: PositiveFloat
+    cv: PositiveFloat
+
+
+class EmpiricalSpec(StrictModel):
+    """Times resampled uniformly from measured samples."""
+
+    distribution: Literal["empirical"]
+    samples_ms: Annotated[list[NonNegativeFloat], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _positive_mean(self) -> EmpiricalSpec:
+        if sum(self.samples_ms) <= 0:
+            raise ValueError("samples_ms must contain at least one positive value")
+        return self
+
+
+DistributionSpec = Annotated[
+    ExponentialSpec | DeterministicSpec | UniformSpec | LognormalSpec | EmpiricalSpec,
+    Field(discriminator="distribution"),
+]
+DISTRIBUTION_NAMES = ("exponential", "deterministic", "uniform", "lognormal", "empirical")
+
+
+# --- workload --------------------------------------------------------------------------------------
+
+
+class KeySpaceSpec(StrictModel):
+    """How request keys are drawn: ``count`` distinct keys, uniform or Zipf-popular."""
+
+    count: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    distribution: Literal["uniform", "zipf"] = "uniform"
+    zipf_exponent: NonNegativeFloat = 1.0
+
+
+class RequestClassSpec(StrictModel):
+    """One kind of request in the mix, with its share of the traffic."""
+
+    name: Annotated[str, Field(min_length=1)]
+    weight: Annotated[float, Field(gt=0, le=1)]
+    operation: Literal["read", "write"] = "read"
+    entry: str | None = None
+
+
+class WorkloadSpec(StrictModel):
+    """Open Poisson arrivals at ``rate_rps`` entering at ``entry``, split over request classes."""
+
+    rate_rps: PositiveFloat
+    entry: str
+    keys: KeySpaceSpec = Field(default_factory=KeySpaceSpec)
+    classes: Annotated[list[RequestClassSpec], Field(min_length=1, max_length=100)] = Field(
+        default_factory=lambda: [RequestClassSpec(name="request", weight=1.0)]
+    )
+
+
+# --- components ------------------------------------------------------------------------------------
+
+
+class ServiceSpec(StrictModel):
+    """Instances x workers, each instance with its own bounded FIFO queue.
+
+    A worker is held while the request's downstream ``calls`` run, one after another.
+    """
+
+    kind: Literal["service"]
+    instances: Annotated[int, Field(ge=1, le=1024)] = 1
+    workers: Annotated[int, Field(ge=1, le=4096)] = 1
+    queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
+    service_time: DistributionSpec
+    timeout_ms: PositiveFloat | None = None
+    calls: list[str] = Field(default_factory=list)
+
+
+LoadBalancerPolicy = Literal["round_robin", "random", "least_connections", "power_of_two", "consistent_hash"]
+LOAD_BALANCER_POLICIES = ("round_robin", "random", "least_connections", "power_of_two", "consistent_hash")
+
+
+class LoadBalancerSpec(StrictModel):
+    """Spreads requests over the instances of the ``target`` service by ``policy``."""
+
+    kind: Literal["load_balancer"]
+    target: str
+    policy: LoadBalancerPolicy = "round_robin"
+    latency_ms: NonNegativeFloat = 0.0
+    virtual_nodes: Annotated[int, Field(ge=1, le=1000)] = 64
+
+
+class CacheSpec(StrictModel):
+    """A key-value cache with LRU eviction in front of ``store`` (cache-aside).
+
+    Reads that hit return after ``hit_latency_ms``; misses pay ``miss_latency_ms``, read the store and
+    fill the cache. Writes go to the store and invalidate the key. The hit ratio is never a setting:
+    it emerges from the key stream, the capacity and the TTL.
+    """
+
+    kind: Literal["cache"]
+    store: str
+    capacity_keys: Annotated[int, Field(ge=1, le=10_000_000)]
+    ttl_s: PositiveFloat | None = None
+    hit_latency_ms: NonNegativeFloat = 1.0
+    miss_latency_ms: NonNegativeFloat = 1.0
+
+
+class DatabaseSpec(StrictModel):
+    """Shards chosen by key hash; each shard a primary plus read replicas, each node a connection pool.
+
+    Writes go to the shard's primary; reads are spread over its replicas (the primary when none).
+    A query waits for a free connection, holds it for its service time, then releases it.
+    """
+
+    kind: Literal["database"]
+    shards: Annotated[int, Field(ge=1, le=256)] = 1
+    replicas: Annotated[int, Field(ge=0, le=32)] = 0
+    pool_size: Annotated[int, Field(ge=1, le=4096)] = 10
+    queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
+    read_time: DistributionSpec
+    write_time: DistributionSpec
+
+
+ComponentSpec = Annotated[
+    ServiceSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec,
+    Field(discriminator="kind"),
+]
+COMPONENT_KINDS = ("service", "load_balancer", "cache", "database")
+
+
+def downstream_names(spec: ServiceSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec) -> list[tuple[str, str]]:
+    """The components a component sends requests to, as (field path suffix, name) pairs."""
+    if isinstance(spec, ServiceSpec):
+        return [(f"calls.{index}", name) for index, name in enumerate(spec.calls)]
+    if isinstance(spec, LoadBalancerSpec):
+        return [("target", spec.target)]
+    if isinstance(spec, CacheSpec):
+        return [("store", spec.store)]
+    return []

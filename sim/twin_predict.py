@@ -1,0 +1,154 @@
+"""Per-component predictions of the analytic twin (see ``sim.twin`` for the traffic equations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim import theory
+from sim.components.policies import ConsistentHash
+from sim.dists import from_spec
+from sim.scenario import Scenario, topological_order
+from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
+from sim.twin import MAX_KEYS_FOR_HASH_SPLIT, ComponentTheory, Traffic, mix_keys, mixture, propagate, shard_rates
+
+
+def predict(scenario: Scenario) -> dict[str, ComponentTheory]:
+    """The twin's prediction for every component, computed leaves first."""
+    incoming, hit_ratios = propagate(scenario)
+    predictions: dict[str, ComponentTheory] = {}
+    for name in topological_order(scenario):
+        spec = scenario.components[name]
+        count = scenario.workload.keys.count
+        traffic = incoming.get(name, Traffic(np.zeros(count), np.zeros(count)))
+        if isinstance(spec, ServiceSpec):
+            predictions[name] = _service(scenario, name, spec, traffic, predictions)
+        elif isinstance(spec, LoadBalancerSpec):
+            target = predictions[spec.target]
+            response = None if target.mean_response_ms is None else spec.latency_ms + target.mean_response_ms
+            predictions[name] = ComponentTheory("load_balancer", traffic.rate_rps, response, stable=target.stable)
+        elif isinstance(spec, CacheSpec):
+            predictions[name] = _cache(spec, traffic, hit_ratios[name], predictions[spec.store])
+        elif isinstance(spec, DatabaseSpec):
+            predictions[name] = _database(name, spec, traffic)
+    return predictions
+
+
+def _combine(kind: str, traffic: Traffic, stations: dict[str, theory.QueuePrediction],
+             rates: dict[str, float], servers: dict[str, int], offered: float) -> ComponentTheory:
+    """Aggregate station predictions into one component prediction (rate-weighted means)."""
+    total_rate = sum(rates.values())
+    total_servers = sum(servers.values())
+    utilisation = sum(stations[name].utilisation * servers[name] for name in stations) / total_servers
+    stable = all(prediction.stable for prediction in stations.values()) and offered < 1.0
+    response = wait = None
+    if stable and total_rate > 0:
+        response = sum(rates[name] * (stations[name].mean_response_ms or 0.0) for name in stations) / total_rate
+        wait = sum(rates[name] * (stations[name].mean_wait_ms or 0.0) for name in stations) / total_rate
+    models = sorted({prediction.model for prediction in stations.values()})
+    return ComponentTheory(kind, traffic.rate_rps, response, utilisation, wait, stable, ", ".join(models),
+                           stations=stations, offered_utilisation=offered)
+
+
+def _station(rate: float, mean_ms: float, servers: int, scv: float, queue: int) -> tuple[theory.QueuePrediction, float]:
+    prediction = theory.station(rate, mean_ms, servers, scv, queue)
+    offered = rate * mean_ms / 1000.0 / servers
+    if offered >= 1.0:
+        prediction = theory.QueuePrediction(prediction.model, min(1.0, offered), None, None, None, None,
+                                            max(0.0, 1.0 - 1.0 / offered), False)
+    return prediction, offered
+
+
+def _instance_shares(scenario: Scenario, name: str, spec: ServiceSpec, traffic: Traffic) -> tuple[np.ndarray, str]:
+    """Fraction of the service's traffic each instance gets, and how the split was modelled."""
+    equal = np.full(spec.instances, 1.0 / spec.instances)
+    balancers = [other for other in scenario.components.values()
+                 if isinstance(other, LoadBalancerSpec) and other.target == name]
+    hashing = [balancer for balancer in balancers if balancer.policy == "consistent_hash"]
+    if spec.instances == 1 or not hashing or traffic.read_rps.size > MAX_KEYS_FOR_HASH_SPLIT:
+        note = "" if spec.instances == 1 else "instances modelled as a random (Poisson) split"
+        if any(balancer.policy in ("round_robin", "least_connections", "power_of_two") for balancer in balancers):
+            note += "; the balancer does better than random, so waits are overestimated"
+        return equal, note
+    ring = ConsistentHash(spec.instances, hashing[0].virtual_nodes)
+    positions = np.searchsorted(np.array(ring.ring_hashes, dtype=np.uint64),
+                                mix_keys(np.arange(traffic.read_rps.size)), side="left")
+    owners = np.array(ring.ring_instances)[positions % len(ring.ring_instances)]
+    per_key = traffic.read_rps + traffic.write_rps
+    shares = np.bincount(owners, weights=per_key, minlength=spec.instances)
+    return shares / max(per_key.sum(), 1e-300), "instances split by the consistent-hash ring"
+
+
+def _service(scenario: Scenario, name: str, spec: ServiceSpec, traffic: Traffic,
+             done: dict[str, ComponentTheory]) -> ComponentTheory:
+    own = from_spec(spec.service_time)
+    downstream = [done[target] for target in spec.calls]
+    holding_ms = own.mean_ms + sum(item.mean_response_ms or 0.0 for item in downstream)
+    scv = own.scv if not spec.calls else 1.0
+    shares, note = _instance_shares(scenario, name, spec, traffic)
+    stations, rates, servers, offered = {}, {}, {}, 0.0
+    for index, share in enumerate(shares.tolist()):
+        station_name = f"{name}/instance-{index}" if spec.instances > 1 else name
+        rates[station_name] = traffic.rate_rps * share
+        stations[station_name], station_offered = _station(rates[station_name], holding_ms, spec.workers, scv,
+                                                           spec.queue_capacity)
+        servers[station_name] = spec.workers
+        offered = max(offered, station_offered)
+    result = _combine("service", traffic, stations, rates, servers, offered)
+    result.stable = result.stable and all(item.stable for item in downstream)
+    if spec.calls:
+        note = (note + "; " if note else "") + "holding time includes downstream responses (taken as exponential)"
+    result.notes = [note] if note else []
+    return result
+
+
+def _cache(spec: CacheSpec, traffic: Traffic, hit_ratio: float, store: ComponentTheory) -> ComponentTheory:
+    reads, writes = float(traffic.read_rps.sum()), float(traffic.write_rps.sum())
+    store_ms = store.mean_response_ms
+    response = None
+    if store_ms is not None and reads + writes > 0:
+        read_ms = hit_ratio * spec.hit_latency_ms + (1 - hit_ratio) * (spec.miss_latency_ms + store_ms)
+        response = (reads * read_ms + writes * store_ms) / (reads + writes)
+    notes = ["hit ratio from Che's approximation for LRU"]
+    if writes > 0:
+        notes.append("writes invalidate keys, so the real hit ratio is a little lower")
+    return ComponentTheory("cache", reads + writes, response, stable=store.stable, model="Che (LRU)",
+                           notes=notes, hit_ratio=hit_ratio)
+
+
+def _database(name: str, spec: DatabaseSpec, traffic: Traffic) -> ComponentTheory:
+    read, write = from_spec(spec.read_time), from_spec(spec.write_time)
+    stations: dict[str, theory.QueuePrediction] = {}
+    rates: dict[str, float] = {}
+    offered = 0.0
+    for shard, (read_rps, write_rps) in enumerate(shard_rates(spec, traffic)):
+        prefix = f"{name}/shard-{shard}" if spec.shards > 1 else name
+        primary_reads = read_rps if spec.replicas == 0 else 0.0
+        nodes = [(f"{prefix}/primary", [(primary_reads, read), (write_rps, write)])]
+        nodes += [(f"{prefix}/replica-{index}", [(read_rps / spec.replicas, read)]) for index in range(spec.replicas)]
+        for node_name, parts in nodes:
+            mean_ms, scv = mixture(parts)
+            rates[node_name] = sum(rate for rate, _dist in parts)
+            stations[node_name], node_offered = _station(rates[node_name], mean_ms, spec.pool_size, scv,
+                                                         spec.queue_capacity)
+            offered = max(offered, node_offered)
+    servers = dict.fromkeys(stations, spec.pool_size)
+    return _combine("database", traffic, stations, rates, servers, offered)
+
+
+def theory_summary(scenario: Scenario) -> dict[str, Any]:
+    """The twin as JSON-ready data: per component, plus the predicted mean end-to-end latency."""
+    predictions = predict(scenario)
+    workload = scenario.workload
+    end_to_end = 0.0
+    for request_class in workload.classes:
+        entry = predictions[request_class.entry or workload.entry]
+        if entry.mean_response_ms is None:
+            end_to_end = float("nan")
+            break
+        end_to_end += request_class.weight * entry.mean_response_ms
+    return {
+        "components": {name: prediction.to_dict() for name, prediction in predictions.items()},
+        "mean_latency_ms": None if np.isnan(end_to_end) else end_to_end,
+    }
