@@ -40,6 +40,7 @@ class Model:
         self.workload.start()
         self.snapshotter.start()
         self.env.run(until=self.scenario.duration_s)
+        self.snapshotter.take()
         if self.recorder.in_flight > 0:
             self.recorder.drained = self.env.event()
             budget = self.env.timeout(self.scenario.duration_s * DRAIN_FRACTION)

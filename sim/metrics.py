@@ -77,7 +77,8 @@ class Snapshotter:
         }
 
     def start(self) -> None:
-        for time_s in self.times_s:
+        """Schedule every snapshot but the last, which the engine takes when it stops the clock there."""
+        for time_s in self.times_s[:-1]:
             self.env.schedule(_SnapshotEvent(self.env, self), delay=time_s - self.env.now)
 
     def take(self) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from sim import theory
-from sim.cache_theory import lru_hit_ratio
-from sim.dists import Distribution, from_spec
+from sim.cache_theory import che_characteristic_time
+from sim.dists import Distribution
 from sim.scenario import Scenario, topological_order
 from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
 from sim.workload import key_probabilities
@@ -88,12 +88,23 @@ def entry_traffic(scenario: Scenario) -> dict[str, Traffic]:
 
 
 def hit_ratio_for(spec: CacheSpec, traffic: Traffic) -> float:
-    """Che's approximation on the read stream (TTL converted to a number of requests)."""
+    """Che's approximation on the read stream, with TTL and write invalidation.
+
+    A read hits when the key's last event was a read (a write invalidates it) no longer ago than the
+    characteristic time (or the TTL, if shorter). With Poisson events per key this gives, for key i,
+    r_i / (r_i + w_i) * (1 - exp(-(r_i + w_i) * tau)); without writes it is Che's formula.
+    """
     read_rate = float(traffic.read_rps.sum())
     if read_rate <= 0:
         return 0.0
-    ttl_requests = spec.ttl_s * read_rate if spec.ttl_s is not None else None
-    return lru_hit_ratio(traffic.read_rps / read_rate, spec.capacity_keys, ttl_requests)
+    characteristic_s = che_characteristic_time(traffic.read_rps / read_rate, spec.capacity_keys) / read_rate
+    if spec.ttl_s is not None:
+        characteristic_s = min(characteristic_s, spec.ttl_s)
+    events = traffic.read_rps + traffic.write_rps
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fresh = -np.expm1(-events * characteristic_s) if np.isfinite(characteristic_s) else 1.0
+        per_key = np.where(events > 0, traffic.read_rps / events * fresh, 0.0)
+    return float((traffic.read_rps * per_key).sum() / read_rate)
 
 
 def propagate(scenario: Scenario) -> tuple[dict[str, Traffic], dict[str, float]]:

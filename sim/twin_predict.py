@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,33 +52,55 @@ def _combine(kind: str, traffic: Traffic, stations: dict[str, theory.QueuePredic
                            stations=stations, offered_utilisation=offered)
 
 
-def _station(rate: float, mean_ms: float, servers: int, scv: float, queue: int) -> tuple[theory.QueuePrediction, float]:
+def _station(rate: float, mean_ms: float, servers: int, scv: float, queue: int,
+             arrival_scv: float = 1.0) -> tuple[theory.QueuePrediction, float]:
+    """One station's prediction and its offered utilisation.
+
+    Non-Poisson arrivals (round robin hands each instance every n-th request: Erlang-n gaps, SCV 1/n) scale
+    the wait by (arrival SCV + service SCV) / (1 + service SCV), the Allen-Cunneen GI/G/c approximation.
+    """
     prediction = theory.station(rate, mean_ms, servers, scv, queue)
     offered = rate * mean_ms / 1000.0 / servers
     if offered >= 1.0:
-        prediction = theory.QueuePrediction(prediction.model, min(1.0, offered), None, None, None, None,
-                                            max(0.0, 1.0 - 1.0 / offered), False)
+        return theory.QueuePrediction(prediction.model, min(1.0, offered), None, None, None, None,
+                                      max(0.0, 1.0 - 1.0 / offered), False), offered
+    if arrival_scv != 1.0 and prediction.mean_wait_ms is not None:
+        wait_ms = prediction.mean_wait_ms * (arrival_scv + scv) / (1.0 + scv)
+        accepted = rate * (1.0 - prediction.blocking_probability)
+        prediction = replace(prediction, model="GI/G/c (Allen-Cunneen)", mean_wait_ms=wait_ms,
+                             mean_response_ms=wait_ms + mean_ms, mean_queue_length=accepted * wait_ms / 1000.0,
+                             mean_in_system=accepted * (wait_ms + mean_ms) / 1000.0)
     return prediction, offered
 
 
-def _instance_shares(scenario: Scenario, name: str, spec: ServiceSpec, traffic: Traffic) -> tuple[np.ndarray, str]:
-    """Fraction of the service's traffic each instance gets, and how the split was modelled."""
+def _instance_shares(scenario: Scenario, name: str, spec: ServiceSpec,
+                     traffic: Traffic) -> tuple[np.ndarray, float, str]:
+    """Fraction of the service's traffic each instance gets, the arrival SCV there, and a note on the model."""
     equal = np.full(spec.instances, 1.0 / spec.instances)
     balancers = [other for other in scenario.components.values()
                  if isinstance(other, LoadBalancerSpec) and other.target == name]
-    hashing = [balancer for balancer in balancers if balancer.policy == "consistent_hash"]
-    if spec.instances == 1 or not hashing or traffic.read_rps.size > MAX_KEYS_FOR_HASH_SPLIT:
-        note = "" if spec.instances == 1 else "instances modelled as a random (Poisson) split"
-        if any(balancer.policy in ("round_robin", "least_connections", "power_of_two") for balancer in balancers):
-            note += "; the balancer does better than random, so waits are overestimated"
-        return equal, note
-    ring = ConsistentHash(spec.instances, hashing[0].virtual_nodes)
+    policies = {balancer.policy for balancer in balancers}
+    if spec.instances == 1:
+        return equal, 1.0, ""
+    if policies == {"round_robin"}:
+        return equal, 1.0 / spec.instances, "round robin: each instance sees every n-th request (Erlang-n gaps)"
+    if "consistent_hash" in policies and traffic.read_rps.size <= MAX_KEYS_FOR_HASH_SPLIT:
+        balancer = next(item for item in balancers if item.policy == "consistent_hash")
+        return _hash_shares(spec, balancer.virtual_nodes, traffic), 1.0, "split by the consistent-hash ring"
+    note = "instances modelled as a random (Poisson) split"
+    if policies & {"least_connections", "power_of_two"}:
+        note += "; the balancer does better than random, so waits are overestimated"
+    return equal, 1.0, note
+
+
+def _hash_shares(spec: ServiceSpec, virtual_nodes: int, traffic: Traffic) -> np.ndarray:
+    ring = ConsistentHash(spec.instances, virtual_nodes)
     positions = np.searchsorted(np.array(ring.ring_hashes, dtype=np.uint64),
                                 mix_keys(np.arange(traffic.read_rps.size)), side="left")
     owners = np.array(ring.ring_instances)[positions % len(ring.ring_instances)]
     per_key = traffic.read_rps + traffic.write_rps
     shares = np.bincount(owners, weights=per_key, minlength=spec.instances)
-    return shares / max(per_key.sum(), 1e-300), "instances split by the consistent-hash ring"
+    return shares / max(per_key.sum(), 1e-300)
 
 
 def _service(scenario: Scenario, name: str, spec: ServiceSpec, traffic: Traffic,
@@ -86,13 +109,13 @@ def _service(scenario: Scenario, name: str, spec: ServiceSpec, traffic: Traffic,
     downstream = [done[target] for target in spec.calls]
     holding_ms = own.mean_ms + sum(item.mean_response_ms or 0.0 for item in downstream)
     scv = own.scv if not spec.calls else 1.0
-    shares, note = _instance_shares(scenario, name, spec, traffic)
+    shares, arrival_scv, note = _instance_shares(scenario, name, spec, traffic)
     stations, rates, servers, offered = {}, {}, {}, 0.0
     for index, share in enumerate(shares.tolist()):
         station_name = f"{name}/instance-{index}" if spec.instances > 1 else name
         rates[station_name] = traffic.rate_rps * share
         stations[station_name], station_offered = _station(rates[station_name], holding_ms, spec.workers, scv,
-                                                           spec.queue_capacity)
+                                                           spec.queue_capacity, arrival_scv)
         servers[station_name] = spec.workers
         offered = max(offered, station_offered)
     result = _combine("service", traffic, stations, rates, servers, offered)

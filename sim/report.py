@@ -1,0 +1,60 @@
+"""A run's summary as readable text (rich renderables), for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def headline(summary: dict[str, Any]) -> Text:
+    """Scenario, stability, throughput, request outcomes and the latency percentiles."""
+    counts = summary["requests"]
+    latency = summary["latency_ms"]
+    state = "stable" if summary["stable"] else f"UNSTABLE (overflowed: {', '.join(summary['overflowed'])})"
+    lines = [
+        f"{summary['scenario']}  seed={summary['seed']}  measured {summary['duration_s'] - summary['warmup_s']:g} s "
+        f"after {summary['warmup_s']:g} s warm-up  [{state}]",
+        f"throughput {summary['throughput_rps']:,.1f} req/s   offered {counts['offered']:,}  completed "
+        f"{counts['completed']:,}  failed {counts['failed']:,}  dropped {counts['dropped']:,}  "
+        f"timed out {counts['timed_out']:,}",
+        f"latency ms  mean {_ms(latency['mean'])}  p50 {_ms(latency['p50'])}  p95 {_ms(latency['p95'])}  "
+        f"p99 {_ms(latency['p99'])}  p99.9 {_ms(latency['p999'])}",
+    ]
+    if summary.get("bottleneck"):
+        lines.append(f"bottleneck: {summary['bottleneck']['reason']}")
+    lines.extend(f"warning: {warning}" for warning in summary.get("warnings", []))
+    return Text("\n".join(lines))
+
+
+def component_table(summary: dict[str, Any]) -> Table:
+    """One row per component: simulated numbers with the theory's prediction beside them."""
+    table = Table(title="components (simulated | theory)")
+    for column in ("component", "kind", "util", "util theory", "queue", "wait ms", "resp ms", "resp theory",
+                   "drops"):
+        table.add_column(column, justify="left" if column in ("component", "kind") else "right")
+    theory = summary["theory"]["components"]
+    for name, stats in summary["components"].items():
+        predicted = theory.get(name, {})
+        kind = stats["kind"] + (f" (hit {_percent(stats['hit_ratio'])})" if stats.get("hit_ratio") is not None else "")
+        table.add_row(name, kind, _percent(stats["utilisation"]), _percent(predicted.get("utilisation")),
+                      f"{stats['mean_queue_length']:.2f}", _ms(stats["mean_wait_ms"]), _ms(stats["mean_response_ms"]),
+                      _ms(predicted.get("mean_response_ms")), f"{stats['dropped']:,}")
+    return table
+
+
+def render_summary(summary: dict[str, Any]) -> Group:
+    """Everything the terminal shows for ``python -m sim run``."""
+    mean_theory = summary["theory"].get("mean_latency_ms")
+    footer = Text(f"theory: mean latency {_ms(mean_theory)} ms vs simulated {_ms(summary['latency_ms']['mean'])} ms")
+    return Group(headline(summary), component_table(summary), footer)
