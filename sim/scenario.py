@@ -134,6 +134,8 @@ def _pydantic_problems(error: ValidationError, data: Any) -> list[Problem]:
     problems: list[Problem] = []
     for detail in error.errors(include_url=False):
         location = _drop_union_tags(tuple(detail["loc"]))
+        if detail["type"] == "union_tag_invalid":  # point at the tag field itself, e.g. `kind`
+            location = (*location, detail["ctx"]["discriminator"].strip("'"))
         path = ".".join(str(part) for part in location)
         problems.append(Problem(path, _describe(detail, location, data)))
     return _unique(problems)
@@ -160,7 +162,8 @@ def _describe(detail: Mapping[str, Any], location: tuple[Any, ...], data: Any) -
         listing = f"; allowed: {', '.join(sorted(allowed))}" if allowed else ""
         return f"unknown field{hint}{listing}"
     if kind == "union_tag_invalid":
-        expected = detail.get("ctx", {}).get("expected_tags", "")
+        expected = detail["ctx"]["expected_tags"]
+        got = detail["ctx"]["tag"]
         options = [tag.strip(" '") for tag in str(expected).split(",")]
         return f"unknown value {got!r}{_did_you_mean(str(got), options)}; allowed: {expected}"
     if kind == "union_tag_not_found":

@@ -1,0 +1,52 @@
+"""Every gallery scenario validates, runs quickly, and shows the lesson its description promises."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import sim
+from sim.gallery import first_sentence, gallery_paths
+
+EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db"}
+
+
+def test_gallery_has_the_promised_scenarios() -> None:
+    assert EXPECTED <= set(gallery_paths())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_gallery_scenario_runs_stably_and_quickly(name: str) -> None:
+    scenario = sim.load_scenario(gallery_paths()[name])
+    assert len(first_sentence(scenario.description)) > 20
+    started = time.perf_counter()
+    summary = sim.run(scenario).summary
+    elapsed = time.perf_counter() - started
+    assert summary["stable"], summary["overflowed"]
+    assert summary["requests"]["completed"] > 1000
+    assert summary["bottleneck"] is not None
+    assert elapsed < 3.0  # "under a second" on a developer machine; generous for a loaded CI runner
+
+
+def test_single_server_is_about_seventy_percent_busy() -> None:
+    summary = sim.run(sim.load_scenario(gallery_paths()["single-server"])).summary
+    assert 0.65 < summary["components"]["api"]["utilisation"] < 0.75
+
+
+def test_sharded_db_has_a_hot_shard() -> None:
+    summary = sim.run(sim.load_scenario(gallery_paths()["sharded-db"])).summary
+    stations = summary["components"]["db"]["stations"]
+    busiest = max(stations.values(), key=lambda station: station["utilisation"])
+    quietest = min(stations.values(), key=lambda station: station["utilisation"])
+    assert busiest["utilisation"] > 2 * quietest["utilisation"]
+    assert summary["bottleneck"]["component"].startswith("db/shard-")
+    assert "traffic of its siblings" in summary["bottleneck"]["reason"]
+
+
+def test_cache_aside_hit_ratio_emerges_near_theory() -> None:
+    summary = sim.run(sim.load_scenario(gallery_paths()["cache-aside"])).summary
+    simulated = summary["components"]["cache"]["hit_ratio"]
+    predicted = summary["theory"]["components"]["cache"]["hit_ratio"]
+    assert 0.3 < simulated < 0.9
+    assert abs(simulated - predicted) < 0.08  # cold start and a 30 s run keep it a little below steady state

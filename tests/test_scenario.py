@@ -1,0 +1,141 @@
+"""Scenario files: validation messages that name the field, YAML traps, round trips."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+import sim
+from sim.scenario import parse_scenario_text
+from tests.conftest import single_service
+
+BASE = single_service()
+
+
+def broken(change: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    data.update(top)
+    for path, value in (change or {}).items():
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if value is DELETE:
+            del node[last]
+        else:
+            node[last] = value
+    return data
+
+
+DELETE = object()
+
+BROKEN_SCENARIOS = [
+    (broken({"workload.rate_rps": -5}), "workload.rate_rps", "greater than 0"),
+    (broken({"workload.rate_rps": "fast"}), "workload.rate_rps", "valid number"),
+    (broken({"workload.entry": "apii"}), "workload.entry", "did you mean 'api'"),
+    (broken({"components.api.instancs": 2}), "components.api.instancs", "did you mean 'instances'"),
+    (broken({"components.api.kind": "servce"}), "components.api.kind", "did you mean 'service'"),
+    (broken({"components.api.kind": DELETE}), "components.api", "missing required field 'kind'"),
+    (broken({"components.api.workers": 0}), "components.api.workers", "greater than or equal to 1"),
+    (broken({"components.api.service_time": {"distribution": "exponential", "mean_ms": 0}}),
+     "components.api.service_time.mean_ms", "greater than 0"),
+    (broken({"components.api.service_time": {"distribution": "gaussian", "mean_ms": 1}}),
+     "components.api.service_time.distribution", "allowed"),
+    (broken({"components.api.service_time": {"distribution": "exponential", "mean": 1}}),
+     "components.api.service_time.mean", "did you mean 'mean_ms'"),
+    (broken({"components.api.service_time": {"distribution": "uniform", "low_ms": 5, "high_ms": 2}}),
+     "components.api.service_time", "low_ms must be below high_ms"),
+    (broken({"components.api.calls": ["db"]}), "components.api.calls.0", "no component named 'db'"),
+    (broken({"workload.classes": [{"name": "a", "weight": 0.5}, {"name": "b", "weight": 0.3}]}),
+     "workload.classes", "sum to 1 (got 0.8)"),
+    (broken(duratoin_s=5), "duratoin_s", "did you mean 'duration_s'"),
+    (broken(warmup_s=30), "warmup_s", "shorter than duration_s"),
+    (broken(components={}), "components", "at least 1"),
+]
+
+
+@pytest.mark.parametrize(("data", "path", "message"), BROKEN_SCENARIOS)
+def test_broken_scenario_names_the_field(data: dict[str, Any], path: str, message: str) -> None:
+    with pytest.raises(sim.ScenarioError) as caught:
+        sim.parse_scenario(data)
+    lines = [str(problem) for problem in caught.value.problems]
+    assert any(line.startswith(f"{path}: ") and message in line for line in lines), lines
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    data = broken({"workload.rate_rps": -1, "components.api.workers": 0, "components.api.speed": 3})
+    with pytest.raises(sim.ScenarioError) as caught:
+        sim.parse_scenario(data)
+    paths = {problem.path for problem in caught.value.problems}
+    assert {"workload.rate_rps", "components.api.workers", "components.api.speed"} <= paths
+
+
+def test_cycle_is_rejected_with_the_loop() -> None:
+    data = broken({"components.api.calls": ["worker"]})
+    data["components"]["worker"] = {"kind": "service", "service_time": {"distribution": "exponential", "mean_ms": 1},
+                                    "calls": ["api"]}
+    with pytest.raises(sim.ScenarioError) as caught:
+        sim.parse_scenario(data)
+    assert any("cycle" in str(problem) and "api -> worker -> api" in str(problem) for problem in caught.value.problems)
+
+
+def test_load_balancer_must_front_a_service() -> None:
+    data = broken({"workload.entry": "lb"})
+    data["components"]["lb"] = {"kind": "load_balancer", "target": "db"}
+    data["components"]["db"] = {"kind": "database", "read_time": {"distribution": "exponential", "mean_ms": 1},
+                                "write_time": {"distribution": "exponential", "mean_ms": 1}}
+    with pytest.raises(sim.ScenarioError, match="components.lb.target: a load balancer fronts a service"):
+        sim.parse_scenario(data)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("workload: [unclosed", "not valid YAML on line 1"),
+    ("- just\n- a list\n", "must be a mapping"),
+    ("", "empty document"),
+    ("name: a\nname: b\n", "duplicate key 'name' on line 2"),
+])
+def test_unreadable_text(text: str, message: str) -> None:
+    with pytest.raises(sim.ScenarioError, match=message):
+        parse_scenario_text(text)
+
+
+def test_oversized_file_is_refused_before_parsing() -> None:
+    with pytest.raises(sim.ScenarioError, match="too large"):
+        parse_scenario_text("#" * 1_000_001)
+
+
+def test_yaml_1_1_traps_are_not_sprung() -> None:
+    data = yaml.safe_dump(BASE)
+    text = data.replace("name: test", "name: no").replace("duration_s: 20", "duration_s: 1e3")
+    scenario = parse_scenario_text(text)
+    assert scenario.name == "no"  # YAML 1.1 would make this the boolean False
+    assert scenario.duration_s == 1000.0  # YAML 1.1 would make this a string
+    with pytest.raises(sim.ScenarioError, match="workload.rate_rps"):
+        parse_scenario_text(text.replace("rate_rps: 50.0", "rate_rps: 1:30"))  # YAML 1.1 reads 90
+
+
+def test_yaml_and_json_round_trip() -> None:
+    scenario = sim.parse_scenario(BASE)
+    assert parse_scenario_text(scenario.to_yaml()) == scenario
+    assert sim.parse_scenario(json.loads(scenario.model_dump_json())) == scenario
+
+
+def test_scenario_built_in_code_dumps_to_loadable_yaml(tmp_path) -> None:
+    scenario = sim.Scenario(
+        name="coded",
+        workload={"rate_rps": 10, "entry": "api"},
+        components={"api": {"kind": "service", "service_time": {"distribution": "deterministic", "mean_ms": 5}}},
+    )
+    path = tmp_path / "coded.yaml"
+    path.write_text(scenario.to_yaml())
+    assert sim.load_scenario(path) == scenario
+
+
+def test_json_schema_describes_components() -> None:
+    schema = sim.scenario_json_schema()
+    assert "components" in schema["properties"]
+    assert {"ServiceSpec", "LoadBalancerSpec", "CacheSpec", "DatabaseSpec"} <= set(schema["$defs"])
