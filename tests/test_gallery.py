@@ -13,7 +13,7 @@ EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db"}
 
 
 def test_gallery_has_the_promised_scenarios() -> None:
-    assert EXPECTED <= set(gallery_paths())
+    assert set(gallery_paths()) >= EXPECTED
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -29,8 +29,8 @@ def test_same_seed_gives_identical_json() -> None:
 
 
 def test_same_seed_in_another_process() -> None:
-    code = ("import json, sim; r = sim.run(sim.load_scenario(%r), seed=5, duration_s=5); "
-            "print(json.dumps(r.summary['latency_ms']))" % str(CACHE_ASIDE))
+    code = (f"import json, sim; r = sim.run(sim.load_scenario({str(CACHE_ASIDE)!r}), seed=5, duration_s=5); "
+            "print(json.dumps(r.summary['latency_ms']))")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT,
                                timeout=60, check=True)
     here = sim.run(sim.load_scenario(CACHE_ASIDE), seed=5, duration_s=5).summary["latency_ms"]

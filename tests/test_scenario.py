@@ -88,7 +88,7 @@ def test_load_balancer_must_front_a_service() -> None:
     data["components"]["lb"] = {"kind": "load_balancer", "target": "db"}
     data["components"]["db"] = {"kind": "database", "read_time": {"distribution": "exponential", "mean_ms": 1},
                                 "write_time": {"distribution": "exponential", "mean_ms": 1}}
-    with pytest.raises(sim.ScenarioError, match="components.lb.target: a load balancer fronts a service"):
+    with pytest.raises(sim.ScenarioError, match=r"components\.lb\.target: a load balancer fronts a service"):
         sim.parse_scenario(data)
 
 
@@ -114,7 +114,7 @@ def test_yaml_1_1_traps_are_not_sprung() -> None:
     scenario = parse_scenario_text(text)
     assert scenario.name == "no"  # YAML 1.1 would make this the boolean False
     assert scenario.duration_s == 1000.0  # YAML 1.1 would make this a string
-    with pytest.raises(sim.ScenarioError, match="workload.rate_rps"):
+    with pytest.raises(sim.ScenarioError, match=r"workload\.rate_rps"):
         parse_scenario_text(text.replace("rate_rps: 50.0", "rate_rps: 1:30"))  # YAML 1.1 reads 90
 
 
