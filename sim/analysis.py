@@ -29,6 +29,8 @@ def find_bottleneck(stations: dict[str, dict[str, Any]], owners: dict[str, str])
         reason += ": above about 80% busy, queueing delay grows steeply with every extra request"
     else:
         reason += f", the most of any component; with {busiest['servers']} server(s) it still has headroom"
+    if busiest["dropped"] > 0:
+        reason += f"; {busiest['dropped']:,} requests found its queue full and were dropped"
     if busiest["mean_wait_ms"] > 0.0:
         reason += f" (requests wait {busiest['mean_wait_ms']:.1f} ms on average for a free worker)"
     return name, reason
