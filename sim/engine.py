@@ -12,7 +12,7 @@ from sim.metrics import RequestRecorder, Snapshotter, snapshot_times
 from sim.result import Result, RunInfo
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
-from sim.workload import OpenWorkload
+from sim.workload import build_workload
 
 DRAIN_FRACTION = 0.5
 
@@ -30,7 +30,7 @@ class Model:
         for component in self.components.values():
             component.connect(self.components)
         self.recorder = RequestRecorder(self.env)
-        self.workload = OpenWorkload(self.env, scenario.workload, streams, self.components, self.recorder,
+        self.workload = build_workload(self.env, scenario.workload, streams, self.components, self.recorder,
                                      stop_s=scenario.duration_s, max_requests=scenario.max_requests)
         times_s = snapshot_times(scenario.duration_s, scenario.warmup_s, scenario.time_bin_s)
         self.snapshotter = Snapshotter(self.env, self.components, times_s)

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from sim.scenario_yaml import YamlError, safe_load_yaml
+from sim.slo import parse_slo
 from sim.specs import (
     COMPONENT_KINDS,
     DISTRIBUTION_NAMES,
@@ -25,10 +26,12 @@ from sim.specs import (
     WorkloadSpec,
     downstream_names,
 )
+from sim.trace import TraceError, read_trace
 
 MAX_SCENARIO_BYTES = 1_000_000
 WEIGHT_TOLERANCE = 1e-6
-DISTRIBUTION_FIELDS = frozenset({"service_time", "read_time", "write_time"})
+PROFILE_KINDS = ("stages", "step", "spike", "diurnal")
+DISTRIBUTION_FIELDS = frozenset({"service_time", "read_time", "write_time", "think_time"})
 
 
 class Scenario(StrictModel):
@@ -41,6 +44,7 @@ class Scenario(StrictModel):
     seed: Annotated[int, Field(ge=0)] = 1
     time_bin_s: Annotated[float, Field(gt=0)] = 1.0
     max_requests: Annotated[int, Field(ge=1, le=50_000_000)] = 2_000_000
+    slos: list[str] = Field(default_factory=list)
     workload: WorkloadSpec
     components: Annotated[dict[str, ComponentSpec], Field(min_length=1)]
 
@@ -82,11 +86,14 @@ def load_scenario(path: str | Path) -> Scenario:
         raw_bytes = file_path.read_bytes()
     except OSError as error:
         raise ScenarioError([Problem("", f"cannot read file ({error.strerror})")], str(path)) from None
-    return parse_scenario_text(raw_bytes, source=str(path))
+    return parse_scenario_text(raw_bytes, source=str(path), base_directory=file_path.parent)
 
 
-def parse_scenario_text(text: str | bytes, source: str = "") -> Scenario:
-    """Validate a scenario given as YAML or JSON text (JSON is a subset of YAML)."""
+def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Path | None = None) -> Scenario:
+    """Validate a scenario given as YAML or JSON text (JSON is a subset of YAML).
+
+    A relative ``trace_file`` is found relative to ``base_directory`` (the scenario file's folder) if given.
+    """
     if len(text) > MAX_SCENARIO_BYTES:
         size_problem = Problem("", f"file is too large ({len(text):,} bytes; at most {MAX_SCENARIO_BYTES:,})")
         raise ScenarioError([size_problem], source)
@@ -99,6 +106,10 @@ def parse_scenario_text(text: str | bytes, source: str = "") -> Scenario:
         data = safe_load_yaml(text)
     except YamlError as problem:
         raise ScenarioError([Problem("", str(problem))], source) from None
+    workload = data.get("workload") if isinstance(data, dict) else None
+    trace = workload.get("trace_file") if isinstance(workload, dict) else None
+    if base_directory is not None and isinstance(trace, str) and not Path(trace).is_absolute():
+        workload["trace_file"] = str((base_directory / trace).resolve())
     return parse_scenario(data, source=source)
 
 
@@ -147,7 +158,9 @@ def _drop_union_tags(location: tuple[Any, ...]) -> tuple[Any, ...]:
     for index, part in enumerate(location):
         after_component = index == 2 and location[0] == "components"
         after_distribution = index > 0 and location[index - 1] in DISTRIBUTION_FIELDS
-        if (after_component and part in COMPONENT_KINDS) or (after_distribution and part in DISTRIBUTION_NAMES):
+        after_profile = index > 0 and location[index - 1] == "profile"
+        if ((after_component and part in COMPONENT_KINDS) or (after_distribution and part in DISTRIBUTION_NAMES)
+                or (after_profile and part in PROFILE_KINDS)):
             continue
         kept.append(part)
     return tuple(kept)
@@ -172,6 +185,8 @@ def _describe(detail: Mapping[str, Any], location: tuple[Any, ...], data: Any) -
     if kind == "missing":
         return "missing required field"
     message = detail["msg"].removeprefix("Value error, ")
+    if isinstance(got, Mapping | list):  # a check across several fields: its message already says what it saw
+        return message
     return f"{message} (got {_short(got)})"
 
 
@@ -253,9 +268,26 @@ def wiring_problems(scenario: Scenario) -> list[Problem]:
             Problem("warmup_s", f"warm-up must be shorter than duration_s={scenario.duration_s:g} "
                     f"(got {scenario.warmup_s:g})")
         )
+    for index, text in enumerate(scenario.slos):
+        try:
+            parse_slo(text)
+        except ValueError as error:
+            problems.append(Problem(f"slos.{index}", str(error)))
+    problems.extend(_trace_problems(scenario))
     if not problems:
         problems.extend(_cycle_problems(scenario))
     return problems
+
+
+def _trace_problems(scenario: Scenario) -> list[Problem]:
+    workload = scenario.workload
+    if workload.trace_file is None:
+        return []
+    try:
+        read_trace(workload.trace_file, [request_class.name for request_class in workload.classes])
+    except TraceError as error:
+        return [Problem("workload.trace_file", str(error))]
+    return []
 
 
 def _reference_problems(scenario: Scenario, names: list[str]) -> list[Problem]:

@@ -101,15 +101,95 @@ class RequestClassSpec(StrictModel):
     entry: str | None = None
 
 
-class WorkloadSpec(StrictModel):
-    """Open Poisson arrivals at ``rate_rps`` entering at ``entry``, split over request classes."""
+class StageSpec(StrictModel):
+    """Hold ``rate_rps`` for ``duration_s``, reaching it by a linear ramp over the first ``ramp_s``."""
 
-    rate_rps: PositiveFloat
+    duration_s: PositiveFloat
+    rate_rps: NonNegativeFloat
+    ramp_s: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _ramp_fits(self) -> StageSpec:
+        if self.ramp_s > self.duration_s:
+            raise ValueError(f"ramp_s must not exceed the stage's duration_s (got {self.ramp_s} > {self.duration_s})")
+        return self
+
+
+class StagesProfile(StrictModel):
+    """k6-style stages: the rate starts at the workload's ``rate_rps`` and follows each stage in turn."""
+
+    kind: Literal["stages"]
+    stages: Annotated[list[StageSpec], Field(min_length=1, max_length=1000)]
+
+
+class StepProfile(StrictModel):
+    """The rate jumps from the workload's ``rate_rps`` to ``rate_rps`` at ``at_s``."""
+
+    kind: Literal["step"]
+    at_s: NonNegativeFloat
+    rate_rps: NonNegativeFloat
+
+
+class SpikeProfile(StrictModel):
+    """The rate jumps to ``rate_rps`` at ``at_s`` for ``duration_s``, then returns."""
+
+    kind: Literal["spike"]
+    at_s: NonNegativeFloat
+    duration_s: PositiveFloat
+    rate_rps: NonNegativeFloat
+
+
+class DiurnalProfile(StrictModel):
+    """A daily-cycle sine: rate_rps * (1 + amplitude * sin(2 pi (t - phase_s) / period_s))."""
+
+    kind: Literal["diurnal"]
+    period_s: PositiveFloat
+    amplitude: Annotated[float, Field(ge=0, le=1)]
+    phase_s: float = 0.0
+
+
+ProfileSpec = Annotated[
+    StagesProfile | StepProfile | SpikeProfile | DiurnalProfile,
+    Field(discriminator="kind"),
+]
+
+
+class WorkloadSpec(StrictModel):
+    """Where requests come from.
+
+    ``open``: Poisson arrivals at ``rate_rps``, optionally shaped over time by a ``profile`` (exact
+    non-homogeneous Poisson, by thinning). ``closed``: ``users`` each send a request, wait for the answer,
+    think for ``think_time``, and repeat; they join evenly over ``ramp_up_s``. ``trace``: replay arrival
+    times (and optional class and key columns) from ``trace_file``, a CSV file.
+    Every type splits requests over ``classes`` and draws keys from ``keys``.
+    """
+
+    type: Literal["open", "closed", "trace"] = "open"
+    rate_rps: PositiveFloat | None = None
+    profile: ProfileSpec | None = None
+    users: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    think_time: DistributionSpec | None = None
+    ramp_up_s: NonNegativeFloat = 0.0
+    trace_file: str | None = None
     entry: str
     keys: KeySpaceSpec = Field(default_factory=KeySpaceSpec)
     classes: Annotated[list[RequestClassSpec], Field(min_length=1, max_length=100)] = Field(
         default_factory=lambda: [RequestClassSpec(name="request", weight=1.0)]
     )
+
+    @model_validator(mode="after")
+    def _fields_fit_the_type(self) -> WorkloadSpec:
+        needed = {"open": ["rate_rps"], "closed": ["users", "think_time"], "trace": ["trace_file"]}[self.type]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            article = "an" if self.type == "open" else "a"
+            raise ValueError(f"{article} {self.type} workload needs {' and '.join(missing)}")
+        foreign = {"open": ["users", "think_time", "trace_file"], "closed": ["rate_rps", "profile", "trace_file"],
+                   "trace": ["rate_rps", "profile", "users", "think_time"]}[self.type]
+        present = [name for name in foreign if getattr(self, name) is not None]
+        if present:
+            raise ValueError(f"{', '.join(present)}: not used by workload type '{self.type}' (remove, or change type)")
+        return self
 
 
 # --- components ------------------------------------------------------------------------------------
@@ -128,6 +208,7 @@ class ServiceSpec(StrictModel):
     service_time: DistributionSpec
     timeout_ms: PositiveFloat | None = None
     calls: list[str] = Field(default_factory=list)
+    price_per_instance_hour: NonNegativeFloat = 0.0
 
 
 LoadBalancerPolicy = Literal["round_robin", "random", "least_connections", "power_of_two", "consistent_hash"]
@@ -142,6 +223,7 @@ class LoadBalancerSpec(StrictModel):
     policy: LoadBalancerPolicy = "round_robin"
     latency_ms: NonNegativeFloat = 0.0
     virtual_nodes: Annotated[int, Field(ge=1, le=1000)] = 64
+    price_per_hour: NonNegativeFloat = 0.0
 
 
 class CacheSpec(StrictModel):
@@ -158,6 +240,8 @@ class CacheSpec(StrictModel):
     ttl_s: PositiveFloat | None = None
     hit_latency_ms: NonNegativeFloat = 1.0
     miss_latency_ms: NonNegativeFloat = 1.0
+    value_size_bytes: Annotated[int, Field(ge=1)] = 1024
+    price_per_gb_hour: NonNegativeFloat = 0.0
 
 
 class DatabaseSpec(StrictModel):
@@ -174,6 +258,8 @@ class DatabaseSpec(StrictModel):
     queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
     read_time: DistributionSpec
     write_time: DistributionSpec
+    price_per_node_hour: NonNegativeFloat = 0.0
+    price_per_connection_hour: NonNegativeFloat = 0.0
 
 
 ComponentSpec = Annotated[

@@ -9,6 +9,7 @@ import numpy as np
 from sim.analysis import find_bottleneck, overflowing
 from sim.components.base import DROPPED, FAILED, OK, TIMED_OUT
 from sim.metrics import percentiles_ms
+from sim.slo import evaluate, parse_slo
 from sim.twin_predict import predict, theory_summary
 
 if TYPE_CHECKING:
@@ -28,6 +29,12 @@ def request_counts(result: Result) -> dict[str, int]:
         "timed_out": int(counts[TIMED_OUT]),
         "unfinished": result.info.in_flight_at_end,
     }
+
+
+def mean_wait_per_request_ms(result: Result, offered: int) -> float:
+    """Queueing delay per measured request, summed over every station it waited at (Little's law totals)."""
+    waited_ms = sum(station["mean_wait_ms"] * station["accepted"] for station in result.stations.values())
+    return waited_ms / offered if offered else 0.0
 
 
 def offered_by_station(result: Result) -> dict[str, float]:
@@ -58,11 +65,18 @@ def build_summary(result: Result) -> dict[str, Any]:
         "throughput_rps": counts["completed"] / result.span_s,
         "error_rate": 1.0 - counts["completed"] / counts["offered"] if counts["offered"] else 0.0,
         "latency_ms": percentiles_ms(result.ok_latencies_ms()),
+        "mean_wait_ms": mean_wait_per_request_ms(result, counts["offered"]),
         "components": result.components,
         "bottleneck": {"component": bottleneck[0], "reason": bottleneck[1]} if bottleneck else None,
         "theory": theory_summary(scenario),
         "wall_time_s": result.info.wall_time_s,
     }
+    summary["slos"] = evaluate([parse_slo(text) for text in scenario.slos], summary)
+    summary["slos_passed"] = all(item["passed"] for item in summary["slos"])
+    if scenario.workload.type == "closed":
+        summary["theory"]["notes"] = ["closed workload: the twin finds the rate from the response-time law "
+                                      "X = N / (R + Z) with open-queue responses, so it overstates queueing "
+                                      "when there are few users"]
     if result.info.capped:
         summary["warnings"] = [f"stopped admitting requests after max_requests={scenario.max_requests:,}"]
     return summary

@@ -73,14 +73,14 @@ def mix_keys(keys: np.ndarray) -> np.ndarray:
         return value ^ (value >> np.uint64(31))
 
 
-def entry_traffic(scenario: Scenario) -> dict[str, Traffic]:
-    """The traffic each component receives straight from the workload."""
+def entry_traffic(scenario: Scenario, total_rate_rps: float) -> dict[str, Traffic]:
+    """The traffic each component receives straight from the workload at ``total_rate_rps``."""
     workload = scenario.workload
     probabilities = key_probabilities(workload.keys)
     zeros = np.zeros_like(probabilities)
     traffic: dict[str, Traffic] = {}
     for request_class in workload.classes:
-        rate = probabilities * workload.rate_rps * request_class.weight
+        rate = probabilities * total_rate_rps * request_class.weight
         flow = Traffic(zeros, rate) if request_class.operation == "write" else Traffic(rate, zeros)
         entry = request_class.entry or workload.entry
         traffic[entry] = traffic[entry] + flow if entry in traffic else flow
@@ -107,9 +107,9 @@ def hit_ratio_for(spec: CacheSpec, traffic: Traffic) -> float:
     return float((traffic.read_rps * per_key).sum() / read_rate)
 
 
-def propagate(scenario: Scenario) -> tuple[dict[str, Traffic], dict[str, float]]:
+def propagate(scenario: Scenario, total_rate_rps: float) -> tuple[dict[str, Traffic], dict[str, float]]:
     """Traffic equations: each component's incoming per-key traffic, and each cache's predicted hit ratio."""
-    incoming = entry_traffic(scenario)
+    incoming = entry_traffic(scenario, total_rate_rps)
     hit_ratios: dict[str, float] = {}
     zero = Traffic(np.zeros(scenario.workload.keys.count), np.zeros(scenario.workload.keys.count))
     for name in reversed(topological_order(scenario)):

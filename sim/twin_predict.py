@@ -10,14 +10,18 @@ import numpy as np
 from sim import theory
 from sim.components.policies import ConsistentHash
 from sim.dists import from_spec
+from sim.profiles import mean_rate_rps
 from sim.scenario import Scenario, topological_order
 from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
+from sim.trace import read_trace
 from sim.twin import MAX_KEYS_FOR_HASH_SPLIT, ComponentTheory, Traffic, mix_keys, mixture, propagate, shard_rates
 
 
-def predict(scenario: Scenario) -> dict[str, ComponentTheory]:
-    """The twin's prediction for every component, computed leaves first."""
-    incoming, hit_ratios = propagate(scenario)
+def predict(scenario: Scenario, total_rate_rps: float | None = None) -> dict[str, ComponentTheory]:
+    """The twin's prediction for every component at the workload's mean arrival rate, computed leaves first."""
+    if total_rate_rps is None:
+        total_rate_rps = arrival_rate_rps(scenario)
+    incoming, hit_ratios = propagate(scenario, total_rate_rps)
     predictions: dict[str, ComponentTheory] = {}
     for name in topological_order(scenario):
         spec = scenario.components[name]
@@ -160,18 +164,50 @@ def _database(name: str, spec: DatabaseSpec, traffic: Traffic) -> ComponentTheor
     return _combine("database", traffic, stations, rates, servers, offered)
 
 
+def end_to_end_ms(scenario: Scenario, predictions: dict[str, ComponentTheory]) -> float | None:
+    """Mean latency over the request classes; None when a component on the way cannot keep up."""
+    total = 0.0
+    for request_class in scenario.workload.classes:
+        response = predictions[request_class.entry or scenario.workload.entry].mean_response_ms
+        if response is None:
+            return None
+        total += request_class.weight * response
+    return total
+
+
+def arrival_rate_rps(scenario: Scenario) -> float:
+    """The mean arrival rate over the measured window, for any workload type.
+
+    A closed workload's rate is found by its fixed point: N users cycling through response time R(X) and think
+    time Z send X = N / (R(X) + Z), with R from the twin at rate X (the response-time law).
+    """
+    workload = scenario.workload
+    if workload.type == "open":
+        return mean_rate_rps(workload, scenario.warmup_s, scenario.duration_s)
+    if workload.type == "trace":
+        assert workload.trace_file is not None
+        times = read_trace(workload.trace_file, [item.name for item in workload.classes]).times_s
+        inside = (times >= scenario.warmup_s) & (times < scenario.duration_s)
+        return float(inside.sum()) / (scenario.duration_s - scenario.warmup_s)
+    assert workload.users is not None and workload.think_time is not None
+    think_ms = from_spec(workload.think_time).mean_ms
+    low, high = 0.0, workload.users * 1000.0 / think_ms
+    for _step in range(60):
+        rate = (low + high) / 2
+        response = end_to_end_ms(scenario, predict(scenario, rate))
+        if response is None or workload.users * 1000.0 / (response + think_ms) < rate:
+            high = rate
+        else:
+            low = rate
+    return low
+
+
 def theory_summary(scenario: Scenario) -> dict[str, Any]:
     """The twin as JSON-ready data: per component, plus the predicted mean end-to-end latency."""
-    predictions = predict(scenario)
-    workload = scenario.workload
-    end_to_end = 0.0
-    for request_class in workload.classes:
-        entry = predictions[request_class.entry or workload.entry]
-        if entry.mean_response_ms is None:
-            end_to_end = float("nan")
-            break
-        end_to_end += request_class.weight * entry.mean_response_ms
+    rate = arrival_rate_rps(scenario)
+    predictions = predict(scenario, rate)
     return {
+        "arrival_rate_rps": rate,
         "components": {name: prediction.to_dict() for name, prediction in predictions.items()},
-        "mean_latency_ms": None if np.isnan(end_to_end) else end_to_end,
+        "mean_latency_ms": end_to_end_ms(scenario, predictions),
     }

@@ -38,7 +38,7 @@ def test_run_json_has_the_documented_fields() -> None:
     assert set(document) >= REQUIRED_KEYS
     assert document["seed"] == 7 and document["duration_s"] == 10
     assert set(document["requests"]) >= {"offered", "completed", "failed", "dropped", "timed_out"}
-    assert set(document["latency_ms"]) == {"mean", "p50", "p95", "p99", "p999"}
+    assert set(document["latency_ms"]) >= {"mean", "p50", "p95", "p99", "p999"}
     api = document["components"]["api"]
     assert {"kind", "utilisation", "throughput_rps", "mean_queue_length", "mean_wait_ms"} <= set(api)
     assert document["theory"]["components"]["api"]["utilisation"] == pytest.approx(0.7)
