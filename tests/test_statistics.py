@@ -3,15 +3,15 @@
 Each theory check runs independent seeded replications (seeds 1..10), builds a 95% Student-t interval for
 the measured mean, requires that interval to be narrow, and requires the closed form of ``sim.theory`` to lie
 inside it (widened 1.5x, plus a 0.5% bias allowance; see ``stats_helpers``). Times are scaled to a few
-milliseconds so that each replication holds tens of thousands of requests yet runs in well under a second.
+milliseconds so that each replication holds 10,000-25,000 requests yet runs in well under a second.
 Replications are shared between the tests of one model through module-scoped fixtures.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-import numpy as np
 import pytest
 from stats_helpers import assert_agrees_with_theory, metric, replicate
 
@@ -31,9 +31,13 @@ def service_scenario(
     duration_s: float,
     warmup_s: float,
     workers: int = 1,
-    queue_capacity: int = 100_000,
+    queue_capacity: int = 1000,
 ) -> sim.Scenario:
-    """One service called directly by Poisson traffic; the queue is long enough to count as unlimited."""
+    """One service called directly by Poisson traffic.
+
+    The default 1000 waiting slots count as unlimited for the stable loads below: a full queue needs a run of
+    luck (or, for lognormal service, a single 1.7 s service time) that no replication here comes near.
+    """
     return sim.parse_scenario({
         "name": "statistics",
         "duration_s": duration_s,
@@ -58,27 +62,28 @@ def api_stats(result: Result) -> dict[str, Any]:
 
 
 def test_run_that_ends_with_an_empty_system_still_measures_its_window() -> None:
-    # At 2 requests/s of 1 ms each the system is empty at the end of the run with probability ~0.998, so no
-    # request is left to drain. The end-of-window snapshot must still exist; every test below depends on it.
+    # At 2 requests/s of 1 ms each the server is busy 0.2% of the time, so the run ends with nothing left to
+    # drain. The end-of-window snapshot must exist all the same: every windowed statistic below needs it (an
+    # engine that only took it while draining raised IndexError for about one M/M/1 replication in three).
     scenario = service_scenario(2.0, {"distribution": "deterministic", "mean_ms": 1.0}, duration_s=10.0,
                                 warmup_s=1.0)
     result = sim.run(scenario, seed=1)
     assert result.info.in_flight_at_end == 0
     stats = api_stats(result)
     assert result.summary["requests"]["offered"] > 0
-    assert stats["utilisation"] == pytest.approx(stats["throughput_rps"] * 0.001, rel=1e-6)
+    assert stats["utilisation"] == pytest.approx(0.002, abs=0.001)
 
 
 # --- M/M/1 -----------------------------------------------------------------------------------------------
 
 MM1_RATE_RPS = 700.0
-MM1_SERVICE_MS = 1.0  # rho = 0.7; 30 s measured is ~21,000 requests per replication
+MM1_SERVICE_MS = 1.0  # rho = 0.7; 22 s measured is ~15,000 requests per replication
 MM1 = theory.mm1(MM1_RATE_RPS, MM1_SERVICE_MS)
 
 
 @pytest.fixture(scope="module")
 def mm1_runs() -> list[Result]:
-    return replicate(service_scenario(MM1_RATE_RPS, exponential(MM1_SERVICE_MS), 34.0, 4.0), SEEDS)
+    return replicate(service_scenario(MM1_RATE_RPS, exponential(MM1_SERVICE_MS), 24.0, 2.0), SEEDS)
 
 
 def test_mm1_mean_wait(mm1_runs: list[Result]) -> None:
@@ -115,7 +120,7 @@ MMC = theory.mmc(MMC_RATE_RPS, MMC_SERVICE_MS, MMC_SERVERS)
 
 @pytest.fixture(scope="module")
 def mmc_runs() -> list[Result]:
-    scenario = service_scenario(MMC_RATE_RPS, exponential(MMC_SERVICE_MS), 22.0, 2.0, workers=MMC_SERVERS)
+    scenario = service_scenario(MMC_RATE_RPS, exponential(MMC_SERVICE_MS), 16.0, 1.0, workers=MMC_SERVERS)
     return replicate(scenario, SEEDS)
 
 
@@ -132,15 +137,20 @@ def test_mmc_mean_response(mmc_runs: list[Result]) -> None:
                               max_relative_half_width=0.06)
 
 
+def test_mmc_utilisation_is_per_worker(mmc_runs: list[Result]) -> None:
+    samples = metric(mmc_runs, lambda result: api_stats(result)["utilisation"])
+    assert_agrees_with_theory("M/M/4 utilisation", samples, MMC.utilisation, max_relative_half_width=0.02)
+
+
 # --- M/D/1 and M/G/1: Pollaczek-Khinchine -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("label", "rate_rps", "service_time", "service_scv", "duration_s"),
     [
-        ("M/D/1", 700.0, {"distribution": "deterministic", "mean_ms": 1.0}, 0.0, 25.0),
+        ("M/D/1", 700.0, {"distribution": "deterministic", "mean_ms": 1.0}, 0.0, 18.0),
         # cv 2 makes the waits heavy-tailed (E[S^3] = 125 E[S]^3), so this one runs longer at rho 0.6.
-        ("M/G/1 lognormal cv 2", 600.0, {"distribution": "lognormal", "mean_ms": 1.0, "cv": 2.0}, 4.0, 40.0),
+        ("M/G/1 lognormal cv 2", 600.0, {"distribution": "lognormal", "mean_ms": 1.0, "cv": 2.0}, 4.0, 28.0),
     ],
 )
 def test_pollaczek_khinchine_mean_wait(
@@ -148,7 +158,7 @@ def test_pollaczek_khinchine_mean_wait(
 ) -> None:
     prediction = theory.mg1(rate_rps, service_time["mean_ms"], service_scv)
     assert prediction.mean_wait_ms is not None
-    runs = replicate(service_scenario(rate_rps, service_time, duration_s, 3.0), SEEDS)
+    runs = replicate(service_scenario(rate_rps, service_time, duration_s, 2.0), SEEDS)
     samples = metric(runs, lambda result: api_stats(result)["mean_wait_ms"])
     assert_agrees_with_theory(f"{label} mean wait (ms)", samples, prediction.mean_wait_ms,
                               max_relative_half_width=0.12)
@@ -167,7 +177,7 @@ ERLANG_SERVICE_MS = 2.0  # 3 erlangs offered to 5 servers: B = 0.110
     ids=["exponential", "deterministic"],  # Erlang B is insensitive to the service distribution
 )
 def test_erlang_b_blocking_fraction(service_time: dict[str, Any]) -> None:
-    scenario = service_scenario(ERLANG_RATE_RPS, service_time, 12.0, 2.0, workers=ERLANG_SERVERS,
+    scenario = service_scenario(ERLANG_RATE_RPS, service_time, 9.0, 1.0, workers=ERLANG_SERVERS,
                                 queue_capacity=0)
     runs = replicate(scenario, SEEDS)
     requests = [result.summary["requests"] for result in runs]
@@ -186,12 +196,12 @@ BALANCED_RATE_RPS = 2800.0  # 700 requests/s per instance of 1 ms each: every in
 @pytest.fixture(scope="module")
 def balanced_runs() -> list[Result]:
     scenario = sim.parse_scenario({
-        "duration_s": 16.0,
-        "warmup_s": 2.0,
+        "duration_s": 11.0,
+        "warmup_s": 1.0,
         "workload": {"rate_rps": BALANCED_RATE_RPS, "entry": "lb"},
         "components": {
             "lb": {"kind": "load_balancer", "target": "api", "policy": "random"},
-            "api": {"kind": "service", "instances": BALANCED_INSTANCES, "workers": 1, "queue_capacity": 100_000,
+            "api": {"kind": "service", "instances": BALANCED_INSTANCES, "workers": 1,
                     "service_time": exponential(1.0)},
         },
     })
@@ -282,7 +292,7 @@ def test_littles_law_holds_for_every_component(tiered_run: Result) -> None:
 
 def balanced_scenario(policy: str, instances: int) -> sim.Scenario:
     return sim.parse_scenario({
-        "duration_s": 8.0,
+        "duration_s": 6.0,
         "warmup_s": 1.0,
         "workload": {"rate_rps": 900.0, "entry": "lb"},
         "components": {
@@ -300,27 +310,28 @@ def test_more_instances_never_raise_p95(policy: str, seed: int) -> None:
     p95s = [sim.run(balanced_scenario(policy, count), seed=seed).summary["latency_ms"]["p95"]
             for count in instance_counts]
     print(f"{policy} seed {seed}: p95 (ms) by instances {dict(zip(instance_counts, p95s, strict=True))}")
-    assert all(later <= earlier for earlier, later in zip(p95s, p95s[1:], strict=False)), p95s
+    assert all(later <= earlier for earlier, later in itertools.pairwise(p95s)), p95s
+    assert p95s[-1] < p95s[0] / 2  # a p95 that ignored the instance count would pass vacuously
 
 
 @pytest.mark.parametrize("seed", METAMORPHIC_SEEDS)
 def test_more_load_never_lowers_utilisation(seed: int) -> None:
     rates_rps = (20.0, 40.0, 60.0, 80.0, 90.0, 100.0, 110.0)  # 10 ms each: up to 10% beyond saturation
     utilisations = [
-        api_stats(sim.run(service_scenario(rate, exponential(10.0), 15.0, 1.0, queue_capacity=1000),
+        api_stats(sim.run(service_scenario(rate, exponential(10.0), 15.0, 1.0),
                           seed=seed))["utilisation"]
         for rate in rates_rps
     ]
     print(f"seed {seed}: utilisation by rate {dict(zip(rates_rps, utilisations, strict=True))}")
     assert all(later >= earlier - UTILISATION_ROUNDING
-               for earlier, later in zip(utilisations, utilisations[1:], strict=False)), utilisations
+               for earlier, later in itertools.pairwise(utilisations)), utilisations
     assert utilisations[0] == pytest.approx(0.2, abs=0.05)
     assert utilisations[-1] == pytest.approx(1.0, abs=0.01)
 
 
 def cached_scenario(capacity_keys: int) -> sim.Scenario:
     return sim.parse_scenario({
-        "duration_s": 20.0,
+        "duration_s": 12.0,
         "warmup_s": 2.0,
         "workload": {"rate_rps": 500.0, "entry": "cache",
                      "keys": {"count": 2000, "distribution": "zipf", "zipf_exponent": 0.9}},
@@ -338,6 +349,6 @@ def test_bigger_cache_never_lowers_hit_ratio(seed: int) -> None:
     hit_ratios = [sim.run(cached_scenario(capacity), seed=seed).summary["components"]["cache"]["hit_ratio"]
                   for capacity in capacities]
     print(f"seed {seed}: hit ratio by capacity {dict(zip(capacities, hit_ratios, strict=True))}")
-    assert all(later >= earlier for earlier, later in zip(hit_ratios, hit_ratios[1:], strict=False)), hit_ratios
+    assert all(later >= earlier for earlier, later in itertools.pairwise(hit_ratios)), hit_ratios
     assert hit_ratios[0] > 0.0
-    assert float(np.diff(hit_ratios).sum()) > 0.2  # the relation is not satisfied by a constant
+    assert hit_ratios[-1] - hit_ratios[0] > 0.5  # a constant hit ratio would satisfy the relation vacuously
