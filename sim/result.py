@@ -110,6 +110,9 @@ class Result:
             stats["hit_ratio"] = delta["hits"] / lookups if lookups else None
         if len(own) > 1:
             stats["stations"] = {station: self._public_station(self.stations[station]) for station in own}
+            utilisations = [self.stations[station]["utilisation"] for station in own]
+            stats["busiest_station_utilisation"] = max(utilisations)
+            stats["imbalance"] = max(utilisations) / min(utilisations) if min(utilisations) > 0 else None
         return stats
 
     def _station_totals(self, stations: list[dict[str, Any]]) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Pat
         data = safe_load_yaml(text)
     except YamlError as problem:
         raise ScenarioError([Problem("", str(problem))], source) from None
-    workload = data.get("workload") if isinstance(data, dict) else None
+    workload: Any = data.get("workload") if isinstance(data, dict) else None
     trace = workload.get("trace_file") if isinstance(workload, dict) else None
     if base_directory is not None and isinstance(trace, str) and not Path(trace).is_absolute():
         workload["trace_file"] = str((base_directory / trace).resolve())
