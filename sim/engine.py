@@ -7,7 +7,7 @@ import time
 import simpy
 
 from sim.components import build_component
-from sim.components.base import Component
+from sim.components.base import Component, Environment
 from sim.metrics import RequestRecorder, Snapshotter, snapshot_times
 from sim.result import Result, RunInfo
 from sim.rng import RandomStreams
@@ -22,7 +22,7 @@ class Model:
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
         self.scenario = scenario
-        self.env = simpy.Environment()
+        self.env = Environment()
         streams = RandomStreams(seed)
         self.components: dict[str, Component] = {
             name: build_component(self.env, name, spec, streams) for name, spec in scenario.components.items()
@@ -42,7 +42,7 @@ class Model:
         self.env.run(until=self.scenario.duration_s)
         self.snapshotter.take()
         if self.recorder.in_flight > 0:
-            self.recorder.drained = self.env.event()
+            self.recorder.drained = simpy.Event(self.env)
             budget = self.env.timeout(self.scenario.duration_s * DRAIN_FRACTION)
             self.env.run(until=self.env.any_of([self.recorder.drained, budget]))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.components.base import Component, Request, Station
+from sim.components.base import Component, Request, Station, call_later
 
 
 class RequestRecorder:
@@ -34,7 +34,7 @@ class RequestRecorder:
 
     def finish(self, request: Request, status: int) -> None:
         self.arrival_s.append(request.arrival_s)
-        self.latency_ms.append((self.env.now - request.arrival_s) * 1000.0)
+        self.latency_ms.append((self.env._now - request.arrival_s) * 1000.0)
         self.status.append(status)
         self.class_index.append(request.class_index)
         self.in_flight -= 1
@@ -79,7 +79,10 @@ class Snapshotter:
     def start(self) -> None:
         """Schedule every snapshot but the last, which the engine takes when it stops the clock there."""
         for time_s in self.times_s[:-1]:
-            self.env.schedule(_SnapshotEvent(self.env, self), delay=time_s - self.env.now)
+            call_later(self.env, time_s - self.env.now, self._take_scheduled, None)
+
+    def _take_scheduled(self, _unused: object) -> None:
+        self.take()
 
     def take(self) -> None:
         now = self.env.now
@@ -98,14 +101,6 @@ class Snapshotter:
         stations = {name: LevelHistory(name, Station.FIELDS, np.asarray(rows, dtype=float))
                     for name, rows in self.station_rows.items()}
         return components, stations
-
-
-class _SnapshotEvent(simpy.Event):
-    def __init__(self, env: simpy.Environment, snapshotter: Snapshotter) -> None:
-        self.env = env
-        self.callbacks = [lambda _event: snapshotter.take()]
-        self._ok = True
-        self._value = None
 
 
 def snapshot_times(duration_s: float, warmup_s: float, bin_s: float) -> list[float]:

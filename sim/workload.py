@@ -83,7 +83,7 @@ class Workload:
 
     def admit(self) -> bool:
         """Whether another request may start now (before the end, and under the cap)."""
-        if self.env.now >= self.stop_s:
+        if self.env._now >= self.stop_s:
             return False
         if self.arrived >= self.max_requests:
             self.capped = True
@@ -95,7 +95,7 @@ class Workload:
         self.arrived += 1
         if class_index is None:
             class_index = int(self.next_class())
-        request = Request(self.env.now, class_index, self.is_write[class_index],
+        request = Request(self.env._now, class_index, self.is_write[class_index],
                           int(self.next_key()) if key is None else key)
         self.recorder.start(request)
         self.entries[class_index].accept(request, reply or self.recorder.finish, request)
@@ -132,12 +132,12 @@ class OpenWorkload(Workload):
         """Time to the next accepted arrival: candidates at the peak rate, each kept with rate(t) / peak."""
         if not self.shaped:
             return self.next_gap_s()
-        clock = self.env.now
+        clock = self.env._now
         while clock < self.stop_s:
             clock += self.next_gap_s()
             if self.next_uniform() * self.max_rate_rps < self.rate(clock):
                 break
-        return clock - self.env.now
+        return clock - self.env._now
 
     def start(self) -> None:
         if self.max_rate_rps > 0:
@@ -195,7 +195,7 @@ class TraceWorkload(Workload):
         self.send(self.trace.class_index(index), self.trace.key(index))
         self.position += 1
         if self.position < len(self.trace.times_s):
-            call_later(self.env, float(self.trace.times_s[self.position]) - self.env.now, self._arrive, None)
+            call_later(self.env, float(self.trace.times_s[self.position]) - self.env._now, self._arrive, None)
 
 
 def build_workload(env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,

@@ -74,7 +74,7 @@ class Cache(Component):
         if request.is_write:
             self.lru.invalidate(request.key)
             self._forward(visit)
-        elif self.lru.lookup(request.key, self.env.now):
+        elif self.lru.lookup(request.key, self.env._now):
             self.hits += 1
             call_later(self.env, self.hit_latency_s, self._hit_done, visit)
         else:
@@ -90,5 +90,5 @@ class Cache(Component):
 
     def _stored(self, visit: Visit, status: int) -> None:
         if status == OK and not visit.request.is_write:
-            self.lru.insert(visit.request.key, self.env.now)
+            self.lru.insert(visit.request.key, self.env._now)
         self._settle(visit, status)
