@@ -7,6 +7,7 @@ Example:
 """
 
 from sim.engine import run
+from sim.experiment import plan, replicate, sweep
 from sim.result import Result
 from sim.scenario import (
     Problem,
@@ -26,6 +27,9 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "parse_scenario_text",
+    "plan",
+    "replicate",
     "run",
     "scenario_json_schema",
+    "sweep",
 ]

@@ -83,3 +83,4 @@ def example() -> None:
         "components": {"api": {"kind": "service", "service_time": {"distribution": "exponential", "mean_ms": 10}}},
     })
     typer.echo(scenario.to_yaml())
+from sim import cli_experiment  # noqa: E402,F401  (registers replicate, sweep, plan)
