@@ -94,7 +94,8 @@ class Environment(simpy.Environment):
 
 def call_later(env: simpy.Environment, delay_s: float, function: Callable[[Any], None], argument: Any) -> None:
     """Run ``function(argument)`` after ``delay_s`` simulated seconds (on SimPy's own event queue)."""
-    heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), _Call(function, argument)))  # type: ignore[attr-defined]
+    entry = (env._now + delay_s, NORMAL, next(env._eid), _Call(function, argument))  # type: ignore[attr-defined]
+    heappush(env._queue, entry)  # type: ignore[attr-defined,misc]
 
 
 class Station:
