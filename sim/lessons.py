@@ -37,17 +37,19 @@ class PredictionSpec(StrictModel):
     """A question asked before the reveal, and how its true answer is read off the variants' results.
 
     ``truth``: ``value`` (the metric at ``variant``), ``ratio`` (metric at ``variant`` / at ``relative_to``),
-    or ``lowest`` / ``highest`` (the label of the variant with the lowest or highest metric; a choice).
+    ``lowest`` / ``highest`` (the label of the variant with the lowest or highest metric), or ``first_above`` /
+    ``first_below`` (the first variant, in the order listed, whose metric crosses ``threshold``; a choice).
     """
 
     question: str
     kind: Literal["number", "choice"]
     choices: list[str] = Field(default_factory=list)
     unit: str = ""
-    truth: Literal["value", "ratio", "lowest", "highest"]
+    truth: Literal["value", "ratio", "lowest", "highest", "first_above", "first_below"]
     metric: str
     variant: str | None = None
     relative_to: str | None = None
+    threshold: float | None = None
 
 
 class StepSpec(StrictModel):
@@ -150,6 +152,12 @@ def reveal(lesson: Lesson, step: int, seed: int = 1) -> dict[str, dict[str, Any]
 def true_answer(prediction: PredictionSpec, summaries: dict[str, dict[str, Any]]) -> float | str:
     """The answer the simulation gives to a prediction question."""
     values = {label: metric_at(summary, prediction.metric) for label, summary in summaries.items()}
+    if prediction.truth in ("first_above", "first_below"):
+        assert prediction.threshold is not None
+        above = prediction.truth == "first_above"
+        crossing = [label for label, value in values.items()
+                    if value is not None and (value > prediction.threshold) == above]
+        return crossing[0] if crossing else "none of them"
     if prediction.truth in ("lowest", "highest"):
         ranked = {label: value if value is not None else math.nan for label, value in values.items()}
         pick = min if prediction.truth == "lowest" else max

@@ -8,6 +8,7 @@ import numpy as np
 
 from sim.analysis import find_bottleneck, overflowing
 from sim.components.base import DROPPED, FAILED, OK, TIMED_OUT
+from sim.cost import hourly_cost
 from sim.metrics import percentiles_ms
 from sim.slo import evaluate, parse_slo
 from sim.twin_predict import predict, theory_summary
@@ -69,6 +70,7 @@ def build_summary(result: Result) -> dict[str, Any]:
         "components": result.components,
         "bottleneck": {"component": bottleneck[0], "reason": bottleneck[1]} if bottleneck else None,
         "theory": theory_summary(scenario),
+        "cost_per_hour": hourly_cost(scenario),
         "wall_time_s": result.info.wall_time_s,
     }
     summary["slos"] = evaluate([parse_slo(text) for text in scenario.slos], summary)
