@@ -1,0 +1,14 @@
+"""Streamlit entry point: page config, navigation and the shared sidebar. Run with ``streamlit run app.py``."""
+
+import streamlit as st
+
+from app_pages.shared import sidebar
+
+st.set_page_config(page_title="Scalability sandbox", page_icon=":material/science:", layout="wide")
+navigation = st.navigation([
+    st.Page("app_pages/sandbox.py", title="Sandbox", icon=":material/science:", default=True),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/validation.py", title="Validation", icon=":material/verified:"),
+])
+sidebar()
+navigation.run()

@@ -1,0 +1,152 @@
+"""Sandbox: turn the scenario's knobs, watch throughput, latency and the bottleneck, beside the theory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+import sim
+from app_pages.shared import (
+    current_selection,
+    knob_widget,
+    milliseconds,
+    percent,
+    rate,
+    request_records_csv,
+    simulate,
+)
+from sim import viz
+from sim.knobs import Knob, changed_values, scenario_knobs
+from sim.overrides import with_overrides
+from sim.validation import theory_comparison
+
+CHART_CONFIG = {"displaylogo": False}
+BUSY = 0.8  # above this, queueing delay climbs steeply: the bottleneck note turns into a warning
+
+
+def knob_controls(knobs: list[Knob], key_prefix: str) -> dict[str, Any]:
+    """The knobs in the sidebar, grouped by component; returns path -> chosen value."""
+    values: dict[str, Any] = {}
+    with st.sidebar:
+        st.header("Knobs")
+        group = ""
+        for knob in knobs:
+            heading = knob.component or "workload"
+            if heading != group:
+                st.subheader(heading)
+                group = heading
+            label = knob.label.removeprefix(f"{knob.component}: ")
+            values[knob.path] = knob_widget(knob, f"{key_prefix}|knob|{knob.path}", label=label)
+    return values
+
+
+def headline(summary: dict[str, Any]) -> None:
+    """Throughput, latency percentiles, error and drop rates, the stability banner and the bottleneck."""
+    if not summary["stable"]:
+        overflowed = ", ".join(summary["overflowed"]) or "the system"
+        st.error(f"**Unstable: {overflowed} overflowed.** Requests arrive faster than it can serve them, so its "
+                 "queue grows until it is full and then drops requests (see the queue-length chart).",
+                 icon=":material/error:")
+    for warning in summary.get("warnings", []):
+        st.warning(warning)
+    counts, latency = summary["requests"], summary["latency_ms"]
+    columns = st.columns(6)
+    columns[0].metric("Throughput (req/s)", rate(summary["throughput_rps"]))
+    columns[1].metric("p50", milliseconds(latency["p50"]))
+    columns[2].metric("p95", milliseconds(latency["p95"]))
+    columns[3].metric("p99", milliseconds(latency["p99"]))
+    columns[4].metric("Error rate", percent(summary["error_rate"]), help="Requests that failed, were dropped or "
+                      "timed out, or were unfinished at the end, out of those offered.")
+    columns[5].metric("Drop rate", percent(counts["dropped"] / counts["offered"] if counts["offered"] else 0.0),
+                      help="Requests turned away by a full queue.")
+    bottleneck = summary.get("bottleneck")
+    if bottleneck:
+        busiest = max((value for stats in summary["components"].values()
+                       if (value := viz.hottest_utilisation(stats)) is not None), default=0.0)
+        show = st.error if not summary["stable"] else st.warning if busiest >= BUSY else st.info
+        show(f"**Bottleneck: {bottleneck['component']}.** {bottleneck['reason']}.",
+             icon=":material/local_fire_department:")
+
+
+def charts(scenario: sim.Scenario, data: dict[str, Any]) -> Any:
+    """The architecture diagram, the time series and the latency distribution; returns the free chart slot."""
+    summary, series = data["summary"], data["timeseries"]
+    warmup_s = summary["warmup_s"]
+    st.plotly_chart(viz.architecture_figure(scenario, summary), config=CHART_CONFIG, key="architecture")
+    left, right = st.columns(2)
+    left.plotly_chart(viz.throughput_figure(series, warmup_s), config=CHART_CONFIG, key="throughput")
+    right.plotly_chart(viz.latency_percentiles_figure(series, warmup_s), config=CHART_CONFIG, key="percentiles")
+    left.plotly_chart(viz.station_levels_figure(series, "utilisation", warmup_s), config=CHART_CONFIG,
+                      key="utilisation")
+    right.plotly_chart(viz.station_levels_figure(series, "queue_length", warmup_s), config=CHART_CONFIG,
+                       key="queue")
+    left.plotly_chart(viz.latency_distribution_figure(data["latencies_ms"]), config=CHART_CONFIG, key="distribution")
+    return right
+
+
+def theory_section(container: Any, rows: list[dict[str, Any]]) -> None:
+    """Predicted beside simulated per component, with a note where they differ and why."""
+    container.plotly_chart(viz.theory_figure(rows), config=CHART_CONFIG, key="theory")
+    st.subheader("Theory beside simulation")
+    table = pd.DataFrame(rows).drop(columns="note")
+    st.dataframe(table, hide_index=True, column_config={
+        "utilisation_simulated": st.column_config.NumberColumn("util (sim)", format="percent"),
+        "utilisation_predicted": st.column_config.NumberColumn("util (theory)", format="percent"),
+        "response_simulated_ms": st.column_config.NumberColumn("response ms (sim)", format="%.2f"),
+        "response_predicted_ms": st.column_config.NumberColumn("response ms (theory)", format="%.2f"),
+        "response_difference": st.column_config.NumberColumn("difference", format="percent"),
+    })
+    st.markdown("\n".join(f"- **{row['component']}**: {row['note']}" for row in rows))
+
+
+def downloads(scenario: sim.Scenario, data: dict[str, Any], rows: list[dict[str, Any]], seed: int) -> None:
+    """The current scenario as YAML, and the results as CSV."""
+    scenario_json = scenario.model_dump_json()
+    stem = scenario.name.replace(" ", "-")
+    columns = st.columns(4)
+    columns[0].download_button("Scenario (YAML)", scenario.to_yaml(), f"{stem}.yaml", "application/yaml")
+    columns[1].download_button("Time series (CSV)", data["timeseries_csv"], f"{stem}-timeseries.csv", "text/csv")
+    columns[2].download_button("Components vs theory (CSV)", pd.DataFrame(rows).to_csv(index=False),
+                               f"{stem}-components.csv", "text/csv")
+    columns[3].download_button("Per-request records (CSV)", lambda: request_records_csv(scenario_json, seed),
+                               f"{stem}-requests.csv", "text/csv")
+
+
+def load_text(scenario: sim.Scenario) -> str:
+    """The load the workload offers, in words."""
+    workload = scenario.workload
+    if workload.rate_rps is not None:
+        return f"Offered {workload.rate_rps:g} req/s" + (" (shaped by a profile)" if workload.profile else "")
+    if workload.users is not None:
+        return f"{workload.users:,} closed-loop users"
+    return "Replayed trace"
+
+
+def main() -> None:
+    selection = current_selection()
+    base = selection.scenario
+    knobs = scenario_knobs(base)
+    changes = changed_values(knobs, knob_controls(knobs, selection.scenario_id))
+    try:
+        scenario = with_overrides(base, changes)
+    except sim.ScenarioError as error:
+        st.error("These settings are not a valid scenario:\n\n```text\n"
+                 + "\n".join(str(problem) for problem in error.problems) + "\n```")
+        scenario = base
+    st.title(f"Sandbox · {selection.source}")
+    data = simulate(scenario.model_dump_json(), selection.seed)
+    summary = data["summary"]
+    headline(summary)
+    st.caption(f"{load_text(scenario)}: {summary['requests']['offered']:,} requests over "
+               f"{summary['duration_s']:g} simulated s "
+               f"(seed {selection.seed}, first {summary['warmup_s']:g} s discarded as warm-up); the engine took "
+               f"**{summary['wall_time_s'] * 1000:.0f} ms**. Settings already seen come back from the cache.")
+    right = charts(scenario, data)
+    rows = theory_comparison(summary, scenario)
+    theory_section(right, rows)
+    downloads(scenario, data, rows, selection.seed)
+
+
+main()

@@ -1,0 +1,209 @@
+"""The Streamlit app under AppTest: every page loads, controls move the numbers the right way, bad files explain."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+import sim
+from sim.cli import app as cli_app
+from sim.gallery import gallery_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+SINGLE = "gallery:single-server"
+RATE_KEY = f"{SINGLE}|knob|workload.rate_rps"
+INSTANCES_KEY = f"{SINGLE}|knob|components.api.instances"
+VALID_YAML = (ROOT / "scenarios" / "single-server.yaml").read_bytes()
+
+BAD_UPLOADS = {
+    "invalid-yaml": b"name: [unclosed\nworkload: {rate_rps: 5\n",
+    "unknown-field": VALID_YAML.replace(b"workers: 1", b"wokers: 1"),
+    "negative-rate": VALID_YAML.replace(b"rate_rps: 70", b"rate_rps: -5"),
+    "too-large": VALID_YAML + b"#" * 1_100_000 + b"\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def _app_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`streamlit run` puts the app's folder on sys.path (for `app_pages`); AppTest does not."""
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
+@pytest.fixture
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def number(text: str) -> float:
+    """The number in a metric such as '1,312 ms' or '213.7 ms'."""
+    match = re.search(r"-?[\d,]+(?:\.\d+)?", text)
+    assert match, f"no number in {text!r}"
+    return float(match.group().replace(",", ""))
+
+
+def metric(at: AppTest, label: str) -> float:
+    return number(next(item.value for item in at.metric if item.label == label))
+
+
+def figure(at: AppTest, title: str) -> dict[str, Any]:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"].get("title", {}).get("text", "").startswith(title):
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def utilisation(at: AppTest, component: str = "api") -> float:
+    table = at.dataframe[0].value
+    return float(table.loc[table["component"] == component, "utilisation_simulated"].iloc[0])
+
+
+def texts(elements: Any) -> str:
+    return "\n".join(element.value for element in elements)
+
+
+def assert_healthy(at: AppTest) -> None:
+    assert not at.exception, [item.message for item in at.exception]
+
+
+# --- sandbox ------------------------------------------------------------------------------------------
+
+
+def test_sandbox_opens_on_a_gallery_scenario_already_run(app: AppTest) -> None:
+    assert_healthy(app)
+    assert "single-server" in app.title[0].value
+    labels = [item.label for item in app.metric]
+    assert labels[:6] == ["Throughput (req/s)", "p50", "p95", "p99", "Error rate", "Drop rate"]
+    assert metric(app, "Throughput (req/s)") == pytest.approx(70, rel=0.1)
+    assert "Bottleneck: api." in texts(app.info) + texts(app.warning)
+    assert len(app.get("plotly_chart")) == 7
+    architecture = figure(app, "Architecture")
+    nodes = next(trace for trace in architecture["data"] if trace["name"] == "components")
+    assert nodes["customdata"] == ["api"] and "bottleneck: api" in nodes["text"][0]
+    assert re.search(r"the engine took \*\*\d+ ms\*\*", texts(app.caption))
+    assert len(app.get("download_button")) == 4
+
+
+def test_more_instances_lower_p99(app: AppTest) -> None:
+    before = metric(app, "p99")
+    app.slider(key=INSTANCES_KEY).set_value(2).run()
+    assert_healthy(app)
+    assert metric(app, "p99") < before
+
+
+def test_more_load_higher_utilisation(app: AppTest) -> None:
+    before = utilisation(app)
+    app.slider(key=RATE_KEY).set_value(90.0).run()
+    assert_healthy(app)
+    assert utilisation(app) > before
+    assert metric(app, "Throughput (req/s)") > 80
+
+
+def test_overload_shows_banner_and_growing_queue(app: AppTest) -> None:
+    app.slider(key=RATE_KEY).set_value(150.0).run()
+    assert_healthy(app)
+    assert "Unstable: api overflowed" in texts(app.error)
+    queue = figure(app, "Queue length per station")["data"][0]["y"]
+    quarter = len(queue) // 4
+    assert sum(queue[-quarter:]) / quarter > 2 * sum(queue[:quarter]) / quarter, "the queue grows"
+    assert max(queue) > 900, "until it reaches its capacity of 1000"
+    assert metric(app, "Drop rate") > 10
+    assert "OVERFLOWED" in json.dumps(figure(app, "Architecture"))
+
+
+def test_reset_restores_the_scenario_values(app: AppTest) -> None:
+    app.slider(key=RATE_KEY).set_value(150.0).run()
+    app.button[0].click().run()
+    assert_healthy(app)
+    assert app.slider(key=RATE_KEY).value == 70.0
+    assert not app.error
+
+
+@pytest.mark.parametrize("name", list(gallery_paths()))
+def test_every_gallery_scenario_runs(app: AppTest, name: str) -> None:
+    app.selectbox(key="gallery_name").set_value(name).run()
+    assert_healthy(app)
+    assert name in app.title[0].value
+    assert len(app.get("plotly_chart")) == 7
+
+
+@pytest.mark.parametrize("case", list(BAD_UPLOADS))
+def test_bad_upload_shows_the_validate_messages_and_page_keeps_working(
+        app: AppTest, case: str, tmp_path: Path) -> None:
+    data = BAD_UPLOADS[case]
+    with pytest.raises(sim.ScenarioError) as caught:
+        sim.parse_scenario_text(data, source="bad.yaml")
+    expected = [str(problem) for problem in caught.value.problems]
+    app.file_uploader(key="upload").set_value(("bad.yaml", data, "application/x-yaml")).run()
+    assert_healthy(app)
+    shown = texts(app.error)
+    assert f"bad.yaml: {len(expected)} problem(s)" in shown
+    for line in expected:
+        assert line in shown
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(data)
+    cli = CliRunner().invoke(cli_app, ["validate", str(path)])
+    assert cli.exit_code == 2
+    cli_lines = " ".join(cli.output.split())
+    assert all(" ".join(line.split()) in cli_lines for line in expected), "the CLI prints the same problems"
+    assert "single-server" in app.title[0].value and metric(app, "p99") > 0
+
+
+def test_valid_upload_replaces_the_scenario(app: AppTest) -> None:
+    data = (ROOT / "scenarios" / "horizontal-scaling.yaml").read_bytes()
+    app.file_uploader(key="upload").set_value(("mine.yaml", data, "application/x-yaml")).run()
+    assert_healthy(app)
+    assert "mine.yaml" in app.title[0].value
+    assert any(box.label == "policy" for box in app.selectbox)
+
+
+def test_sessions_do_not_share_settings() -> None:
+    first = AppTest.from_file(APP, default_timeout=60).run()
+    second = AppTest.from_file(APP, default_timeout=60).run()
+    first.slider(key=RATE_KEY).set_value(90.0).run()
+    second.run()
+    assert second.slider(key=RATE_KEY).value == 70.0
+    assert metric(second, "Throughput (req/s)") == pytest.approx(70, rel=0.1)
+
+
+# --- compare ------------------------------------------------------------------------------------------
+
+
+def test_compare_states_p99_difference_and_capacity(app: AppTest) -> None:
+    app.switch_page("app_pages/compare.py").run()
+    assert_healthy(app)
+    assert "Compare" in app.title[0].value
+    p99_a, p99_b = (number(item.value) for item in app.metric if item.label == "p99")
+    assert p99_b < p99_a, "variant B doubles the instances"
+    statement = app.info[0].value
+    assert "lower than A's" in statement and "1 more server (2 vs 1" in statement
+
+
+def test_compare_with_and_without_cache(app: AppTest) -> None:
+    app.selectbox(key="gallery_name").set_value("cache-aside").run()
+    app.switch_page("app_pages/compare.py").run()
+    assert_healthy(app)
+    assert app.selectbox(key="gallery:cache-aside|compare").value == "api: reads via"
+    assert "0 vs 5,000 cache keys" in app.info[0].value
+    assert len(app.get("plotly_chart")) == 3
+
+
+# --- validation ---------------------------------------------------------------------------------------
+
+
+def test_validation_page_tables_simulation_against_closed_forms(app: AppTest) -> None:
+    app.switch_page("app_pages/validation.py").run()
+    assert_healthy(app)
+    table = app.dataframe[0].value
+    assert {"M/M/1", "M/D/1", "Erlang B (c=5, no queue)"} <= set(table["case"])
+    assert {"predicted", "simulated", "ci_low", "ci_high"} <= set(table.columns)
+    inside = number(next(item.value for item in app.metric if item.label.startswith("Predictions inside")))
+    assert inside >= len(table) - 2, "with 95% intervals, at most a miss or two by chance"
+    assert len(app.get("plotly_chart")) == 1
