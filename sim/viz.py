@@ -295,3 +295,11 @@ def validation_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
                    "line": {"dash": "dash", "color": "#555"}}
     return _figure("Simulated ÷ predicted, with 95% confidence intervals", [points], height=400, legend_rows=0,
                    shapes=[theory_line], yaxis=_axis("ratio (1 = theory)"))
+
+
+def variants_figure(table: Any, column: str) -> go.Figure:
+    """One bar per variant for one column of a lesson's results table (``sim.lesson_views.results_table``)."""
+    values = [None if value is None else float(value) for value in table[column].tolist()]
+    bars = {"type": "bar", "x": [str(label) for label in table.index], "y": values, "marker": {"color": "#4c78a8"},
+            "text": [f"{value:.3g}" if value is not None else "" for value in values], "textposition": "outside"}
+    return _figure(column, [bars], height=320, legend_rows=0, yaxis=_axis(column, rangemode="tozero"))

@@ -1,0 +1,58 @@
+"""The lesson notebooks are generated from the lesson files and can be reset for students.
+
+(The notebooks themselves are executed by nbmake: ``pytest`` collects ``notebooks/*.ipynb``.)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+from sim.lessons import lesson_paths, load_lesson
+from tests.conftest import PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT / "tools"))
+
+import make_notebooks  # noqa: E402
+import strip_solutions  # noqa: E402
+
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+
+
+def test_every_lesson_has_an_up_to_date_notebook() -> None:
+    for slug, path in lesson_paths().items():
+        notebook = nbformat.read(NOTEBOOKS / f"{path.stem}.ipynb", as_version=4)
+        expected = make_notebooks.build(load_lesson(slug))
+        assert [cell.source for cell in notebook.cells] == [cell.source for cell in expected.cells], (
+            f"{path.stem}.ipynb is stale: run python tools/make_notebooks.py")
+
+
+def test_each_reveal_follows_a_prediction_cell() -> None:
+    notebook = nbformat.read(NOTEBOOKS / "01-queues.ipynb", as_version=4)
+    sources = [cell.source for cell in notebook.cells]
+    for index, source in enumerate(sources):
+        if "views.verdict(lesson" in source and "my_prediction" in source:
+            guess = source.split("views.verdict(lesson, ")[1].split(", ")[1]
+            assert any(earlier.startswith(f"{guess} = None") for earlier in sources[:index])
+
+
+def test_notebook_text_comes_from_the_lesson_file() -> None:
+    lesson = load_lesson("caching")
+    notebook = nbformat.read(NOTEBOOKS / "03-caching.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in notebook.cells)
+    assert lesson.steps[0].text.splitlines()[0] not in text  # no copied prose: cells read it from lessons/
+
+
+def test_strip_solutions_removes_solutions_and_outputs(tmp_path: Path) -> None:
+    source = NOTEBOOKS / "01-queues.ipynb"
+    original = nbformat.read(source, as_version=4)
+    solutions = sum("solution" in cell.metadata.get("tags", []) for cell in original.cells)
+    assert solutions == len(load_lesson("queues").exercises) >= 2
+    target = tmp_path / "student.ipynb"
+    assert strip_solutions.main([str(source), str(target)]) == 0
+    student = nbformat.read(target, as_version=4)
+    assert len(student.cells) == len(original.cells) - solutions
+    assert not any("solution_markdown" in cell.source for cell in student.cells)
+    assert all(not cell.get("outputs") for cell in student.cells if cell.cell_type == "code")
