@@ -15,8 +15,8 @@ from tests.conftest import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "tools"))
 
-import make_notebooks  # noqa: E402
-import strip_solutions  # noqa: E402
+import make_notebooks
+import strip_solutions
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 
