@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 import sim
+from sim.cli import app
 from sim.scenario import parse_scenario_text
 from tests.conftest import single_service
 
@@ -64,6 +66,18 @@ def test_broken_scenario_names_the_field(data: dict[str, Any], path: str, messag
         sim.parse_scenario(data)
     lines = [str(problem) for problem in caught.value.problems]
     assert any(line.startswith(f"{path}: ") and message in line for line in lines), lines
+
+
+@pytest.mark.parametrize(("data", "path", "message"), BROKEN_SCENARIOS)
+def test_broken_scenario_file_exits_2_through_the_cli(data: dict[str, Any], path: str, message: str,
+                                                      tmp_path) -> None:
+    scenario_file = tmp_path / "broken.yaml"
+    scenario_file.write_text(yaml.safe_dump(data))
+    outcome = CliRunner().invoke(app, ["validate", str(scenario_file)])
+    assert outcome.exit_code == 2
+    lines = [" ".join(line.split()) for line in outcome.output.splitlines()]
+    assert any(line.startswith(f"{path}: ") and message in line for line in lines), outcome.output
+    assert "Traceback" not in outcome.output
 
 
 def test_every_problem_is_listed_at_once() -> None:
