@@ -91,6 +91,28 @@ class Environment(simpy.Environment):
         heappush(self._queue, (now, priority, event_id, event))  # put it back for SimPy's own step
         super().step()
 
+    def run(self, until: float | simpy.Event | None = None) -> Any:
+        """SimPy's ``run``; with a time limit, a tight loop that calls ``_Call`` entries directly.
+
+        As in SimPy, events scheduled at exactly ``until`` are left for later, and the clock ends at ``until``.
+        """
+        if until is None or isinstance(until, simpy.Event):
+            return super().run(until)
+        end_s = float(until)
+        if end_s <= self._now:
+            raise ValueError(f"until ({end_s}) must be greater than the current simulation time")
+        queue = self._queue
+        while queue and queue[0][0] < end_s:
+            now, priority, event_id, event = heappop(queue)
+            if event.__class__ is _Call:
+                self._now = now
+                event.function(event.argument)
+            else:
+                heappush(queue, (now, priority, event_id, event))
+                super().step()
+        self._now = end_s
+        return None
+
 
 def call_later(env: simpy.Environment, delay_s: float, function: Callable[[Any], None], argument: Any) -> None:
     """Run ``function(argument)`` after ``delay_s`` simulated seconds (on SimPy's own event queue)."""
