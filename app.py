@@ -8,6 +8,8 @@ st.set_page_config(page_title="Scalability sandbox", page_icon=":material/scienc
 navigation = st.navigation([
     st.Page("app_pages/sandbox.py", title="Sandbox", icon=":material/science:", default=True),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/capacity.py", title="Capacity", icon=":material/trending_up:"),
+    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("app_pages/validation.py", title="Validation", icon=":material/verified:"),
 ])
 sidebar()

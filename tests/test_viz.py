@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 import sim
+import sim.experiment
 from sim import viz
 from sim.gallery import load_gallery_scenario
 from sim.knobs import with_duration
@@ -57,12 +59,30 @@ def imports_of(path: Path) -> set[str]:
     return names
 
 
-def test_only_viz_imports_plotly_and_nothing_in_sim_imports_streamlit() -> None:
+def test_only_viz_base_imports_plotly_and_nothing_in_sim_imports_streamlit() -> None:
+    plotly_base = SIM_DIRECTORY / "viz" / "base.py"
     for path in SIM_DIRECTORY.rglob("*.py"):
         imported = imports_of(path)
         assert "streamlit" not in imported, path
-        if path.name != "viz.py":
+        if path != plotly_base:
             assert "plotly" not in imported, path
+    assert "plotly" in imports_of(plotly_base)
+
+
+def test_viz_package_reexports_every_builder() -> None:
+    from sim.viz import lessons as lesson_figures
+    from sim.viz import variants_figure
+
+    assert variants_figure is lesson_figures.variants_figure
+    builders = {name for module in SIM_DIRECTORY.joinpath("viz").glob("*.py") if module.stem != "base"
+                for name in _public_functions(module)}
+    assert builders <= set(viz.__all__), builders - set(viz.__all__)
+    assert all(callable(getattr(viz, name)) for name in builders)
+
+
+def _public_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
 
 
 def test_importing_sim_does_not_load_plotly() -> None:
@@ -212,4 +232,100 @@ def test_figures_serialise_to_json(cache_run: tuple[sim.Scenario, sim.Result]) -
                viz.latency_distribution_figure(result.ok_latencies_ms()),
                viz.theory_figure(theory_comparison(summary, scenario))]
     for figure in figures:
+        assert figure.to_json().startswith("{")
+
+
+# --- experiments: hockey stick, scalability, Pareto frontier; lessons ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def load_sweep() -> sim.experiment.SweepResult:
+    """Single server from idle to past its 100 req/s capacity, two seeds: the last point is unstable."""
+    return sim.sweep(load_gallery_scenario("single-server"), {"workload.rate_rps": [20, 50, 80, 130]},
+                     seeds=[1, 2], duration_s=20.0, workers=1)
+
+
+def names(figure: go.Figure) -> list[str]:
+    return [item.name for item in figure.data]
+
+
+def test_hockey_stick_has_bands_twin_slo_and_pinned_unstable_point(load_sweep: sim.experiment.SweepResult) -> None:
+    unstable = [point["parameters"]["workload.rate_rps"] for point in load_sweep.points() if not point["stable"]]
+    assert unstable == [130]
+    figure = viz.hockey_stick_figure(load_sweep.latency_vs_load(), "arrival rate", 200.0, "SLO: p99 < 200ms",
+                                     unstable)
+    assert names(figure) == ["p99 (simulated): 95% CI", "p99 (simulated)", "mean (simulated): 95% CI",
+                             "mean (simulated)", "mean (twin)", "SLO: p99 < 200ms", "unstable: a queue overflowed"]
+    p99, twin, slo = trace(figure, "p99 (simulated)"), trace(figure, "mean (twin)"), trace(figure, "SLO: p99 < 200ms")
+    assert list(p99.x) == [20, 50, 80, 130]
+    assert list(p99.y) == pytest.approx([point["intervals"]["latency_p99_ms"].mean for point in load_sweep.points()])
+    assert list(slo.y) == [200.0, 200.0] and slo.x[0] == 20 and slo.x[-1] == 130
+    assert twin.y[0] == pytest.approx(1000 / (100 - 20)), "M/M/1 mean response at 20 req/s"
+    assert twin.y[-1] is None, "the twin has no steady state past capacity"
+    band = trace(figure, "p99 (simulated): 95% CI")
+    assert band.fill == "toself" and 130 not in band.x, "no band over the unstable point"
+    assert min(band.y) >= 0
+    pinned = trace(figure, "unstable: a queue overflowed")
+    top = figure.layout.yaxis.range[1]
+    assert p99.y[-1] > top > 200, "the unstable p99 is off scale, the knee and the SLO are not"
+    assert pinned.y[0] < top and pinned.text[0].endswith("ms ↑")
+    assert viz.hockey_stick_figure(load_sweep.latency_vs_load(), log_y=True).layout.yaxis.type == "log"
+
+
+def test_hockey_stick_without_replications_has_no_bands() -> None:
+    single = sim.sweep(load_gallery_scenario("single-server"), {"workload.rate_rps": [20, 60]}, seeds=[1],
+                       duration_s=10.0, workers=1)
+    figure = viz.hockey_stick_figure(single.latency_vs_load())
+    assert names(figure) == ["p99 (simulated)", "mean (simulated)", "mean (twin)"]
+    assert figure.layout.xaxis.title.text == "rate rps"
+
+
+def test_scalability_figure_draws_the_fitted_usl() -> None:
+    scenario = load_gallery_scenario("horizontal-scaling")
+    result = sim.sweep(scenario, {"components.api.instances": [1, 2, 3, 4, 6]}, seeds=[1, 2], duration_s=4.0,
+                       workers=1)
+    data = result.scalability()
+    figure = viz.scalability_figure(data, "api: instances", offered_rps=640.0)
+    assert names(figure) == ["throughput (simulated)", "USL fit", "linear scaling", "offered load"]
+    measured, fit = trace(figure, "throughput (simulated)"), data["series"][0]["fit"]
+    assert list(measured.x) == [1, 2, 3, 4, 6]
+    assert measured.y[0] == pytest.approx(200, rel=0.1), "one instance: 2 workers at 10 ms"
+    assert min(measured.error_y.arrayminus[i] - measured.y[i] for i in range(5)) <= 0, "bars stop at zero"
+    assert trace(figure, "USL fit").y[0] == pytest.approx(fit["unit_throughput_rps"])
+    assert list(trace(figure, "offered load").y) == [640.0, 640.0]
+    note = figure.layout.annotations[0].text
+    assert "σ (contention)" in note and "κ (coherency)" in note
+    assert viz.usl_note(fit).startswith(f"USL: σ (contention) = {fit['contention']:.3g}")
+
+
+def test_pareto_figure_marks_frontier_and_recommendation() -> None:
+    plan = sim.plan(load_gallery_scenario("horizontal-scaling"), "p99 < 200ms", {"components.api.instances": "2:7"},
+                    seeds=[1, 2], duration_s=4.0, workers=1).to_dict()
+    best = plan["best"]
+    figure = viz.pareto_figure(plan["candidates"], plan["frontier"], best, 200.0, "SLO: p99 < 200ms")
+    assert names(figure) == ["simulated", "Pareto frontier", "recommended", "SLO: p99 < 200ms"]
+    simulated = [item for item in plan["candidates"] if item["status"] == "simulated"]
+    assert len(trace(figure, "simulated").x) == len(simulated)
+    frontier = trace(figure, "Pareto frontier")
+    assert list(frontier.x) == sorted(item["cost_per_hour"] for item in plan["frontier"])
+    assert frontier.line.shape == "hv"
+    recommended = trace(figure, "recommended")
+    assert recommended.x[0] == pytest.approx(best["cost_per_hour"]) and "api: instances = " in recommended.text[0]
+    assert recommended.y[0] == pytest.approx(best["intervals"]["latency_p99_ms"]["mean"])
+    assert recommended.y[0] < 200
+    assert figure.layout.xaxis.title.text == "cost ($ per hour)"
+
+
+def test_variants_figure_keeps_its_signature_and_skips_missing_values() -> None:
+    table = pd.DataFrame({"p99 (ms)": [12.5, float("nan"), 80.0]}, index=pd.Index(["a", "b", "c"], name="variant"))
+    figure = viz.variants_figure(table, column="p99 (ms)")
+    assert list(figure.data[0].x) == ["a", "b", "c"]
+    assert list(figure.data[0].y) == [12.5, None, 80.0] and list(figure.data[0].text) == ["12.5", "", "80"]
+    assert figure.layout.title.text == "p99 (ms)"
+
+
+def test_experiment_figures_serialise_to_json(load_sweep: sim.experiment.SweepResult) -> None:
+    for figure in (viz.hockey_stick_figure(load_sweep.latency_vs_load(), slo_ms=100.0),
+                   viz.scalability_figure({"x": "components.api.instances", "column": "throughput_rps",
+                                           "series": []})):
         assert figure.to_json().startswith("{")

@@ -1,0 +1,60 @@
+"""Plotly figure builders shared by the app and the notebooks: plain data in, a figure out.
+
+Every builder takes the plain data a run or an experiment produces (``result.summary``, ``result.timeseries()``,
+numpy arrays of latencies, the tidy rows of ``sim.validation``, a lesson's results table, a sweep's
+``latency_vs_load()`` / ``scalability()`` or a plan's ``to_dict()``) and returns a ``plotly.graph_objects.Figure``.
+None of them runs a simulation or knows about a user interface. Only ``sim.viz.base`` imports Plotly.
+
+Submodules by theme: ``architecture`` (the diagram), ``run`` (one run over time, latency distributions),
+``validation`` (theory beside simulation), ``lessons`` (variants of a step), ``experiment`` (sweeps and plans).
+
+Example:
+    >>> import sim  # doctest: +SKIP
+    >>> result = sim.run(sim.load_scenario("scenarios/single-server.yaml"))  # doctest: +SKIP
+    >>> throughput_figure(result.timeseries(), result.summary["warmup_s"]).show()  # doctest: +SKIP
+"""
+
+from sim.viz.architecture import (
+    BOTTLENECK_OUTLINE,
+    CLIENTS,
+    IDLE_COLOUR,
+    UTILISATION_COLOURS,
+    architecture_figure,
+    hottest_utilisation,
+    owner_of,
+)
+from sim.viz.experiment import hockey_stick_figure, parameter_label, pareto_figure, scalability_figure, usl_note
+from sim.viz.lessons import variants_figure
+from sim.viz.run import (
+    TIME_AXIS,
+    compare_latency_figure,
+    latency_distribution_figure,
+    latency_percentiles_figure,
+    station_levels_figure,
+    throughput_figure,
+)
+from sim.viz.validation import theory_figure, validation_figure
+
+__all__ = [
+    "BOTTLENECK_OUTLINE",
+    "CLIENTS",
+    "IDLE_COLOUR",
+    "TIME_AXIS",
+    "UTILISATION_COLOURS",
+    "architecture_figure",
+    "compare_latency_figure",
+    "hockey_stick_figure",
+    "hottest_utilisation",
+    "latency_distribution_figure",
+    "latency_percentiles_figure",
+    "owner_of",
+    "parameter_label",
+    "pareto_figure",
+    "scalability_figure",
+    "station_levels_figure",
+    "theory_figure",
+    "throughput_figure",
+    "usl_note",
+    "validation_figure",
+    "variants_figure",
+]

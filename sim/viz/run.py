@@ -1,0 +1,90 @@
+"""Figures of one run: throughput, latency percentiles and station levels over time; latency distributions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from sim.viz.base import axis, figure, go, warmup_shapes
+
+# --- time series --------------------------------------------------------------------------------------
+
+
+def _lines(time_s: Sequence[float], series: Mapping[str, Sequence[float | None]],
+           names: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [{"type": "scatter", "mode": "lines", "name": label, "x": list(time_s), "y": list(series[key])}
+            for key, label in names.items()]
+
+
+TIME_AXIS = axis("simulated time (s)")
+
+
+def throughput_figure(timeseries: Mapping[str, Any], warmup_s: float | None = None) -> go.Figure:
+    """Offered load against served throughput (and failures) per time bin."""
+    traces = _lines(timeseries["time_s"], timeseries["requests"],
+                    {"offered_rps": "offered", "throughput_rps": "served", "failed_rps": "failed or dropped"})
+    return figure("Offered vs served throughput", traces, xaxis=TIME_AXIS,
+                  yaxis=axis("requests / s", rangemode="tozero"), **warmup_shapes(warmup_s))
+
+
+def latency_percentiles_figure(timeseries: Mapping[str, Any], warmup_s: float | None = None) -> go.Figure:
+    """p50, p95 and p99 latency of the requests finishing in each time bin."""
+    traces = _lines(timeseries["time_s"], timeseries["requests"], {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99"})
+    return figure("Latency percentiles over time", traces, xaxis=TIME_AXIS,
+                  yaxis=axis("latency (ms)", rangemode="tozero"), **warmup_shapes(warmup_s))
+
+
+def station_levels_figure(timeseries: Mapping[str, Any], level: str, warmup_s: float | None = None) -> go.Figure:
+    """One line per station of ``level`` (``utilisation`` or ``queue_length``) over simulated time."""
+    stations = timeseries["stations"]
+    traces = _lines(timeseries["time_s"], {name: values[level] for name, values in stations.items()},
+                    {name: name for name in stations})
+    if level == "utilisation":
+        title, yaxis = "Utilisation per station", axis("busy fraction", tickformat=".0%", range=[0, 1.05])
+    else:
+        title, yaxis = "Queue length per station", axis("requests waiting", rangemode="tozero")
+    return figure(title, traces, legend_rows=-(-len(stations) // 3), xaxis=TIME_AXIS, yaxis=yaxis,
+                  **warmup_shapes(warmup_s))
+
+
+# --- distributions -----------------------------------------------------------------------------------
+
+
+def _percentile_markers(values: np.ndarray) -> dict[str, Any]:
+    quantiles = ((0.5, "p50"), (0.95, "p95"), (0.99, "p99"))
+    positions = [float(np.quantile(values, quantile)) for quantile, _label in quantiles]
+    return {"shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+                        "line": {"dash": "dash", "color": "#d62728"}} for x in positions],
+            "annotations": [{"text": label, "xref": "x", "yref": "paper", "x": x, "y": 1, "showarrow": False,
+                             "yanchor": "bottom"} for x, (_quantile, label) in zip(positions, quantiles, strict=True)]}
+
+
+def latency_distribution_figure(latencies_ms: np.ndarray, bins: int = 60) -> go.Figure:
+    """Histogram of successful latencies (the slowest 0.1% folded into the last bar), with p50/p95/p99 marked."""
+    values = np.asarray(latencies_ms, dtype=np.float64)
+    if values.size == 0:
+        return figure("Latency distribution", [], legend_rows=0, annotations=[
+            {"text": "no request completed", "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}])
+    upper = float(np.quantile(values, 0.999)) or float(values.max()) or 1.0
+    counts, edges = np.histogram(np.minimum(values, upper), bins=bins, range=(0.0, upper))
+    bars = {"type": "bar", "name": "share of requests", "marker": {"color": "#4c78a8"},
+            "x": ((edges[:-1] + edges[1:]) / 2).tolist(), "y": (counts / values.size).tolist(),
+            "width": np.diff(edges).tolist()}
+    return figure("Latency distribution", [bars], legend_rows=0, xaxis=axis("latency (ms)"),
+                  yaxis=axis("share of requests", tickformat=".1%"), **_percentile_markers(values))
+
+
+def compare_latency_figure(latencies_ms: Mapping[str, np.ndarray]) -> go.Figure:
+    """Latency CDF of each named variant on one chart (quantiles up to p99.9), with the p99 level marked."""
+    quantiles = np.linspace(0.0, 0.999, 400)
+    traces = [{"type": "scatter", "mode": "lines", "name": name, "y": quantiles.tolist(),
+               "x": np.quantile(np.asarray(values, dtype=np.float64), quantiles).tolist()}
+              for name, values in latencies_ms.items() if len(values)]
+    p99 = {"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": 0.99, "y1": 0.99,
+           "line": {"dash": "dot", "color": "#555"}}
+    return figure("Latency CDF by variant", traces, height=360, shapes=[p99],
+                  xaxis=axis("latency (ms, log scale)", type="log"),
+                  yaxis=axis("share of requests at most this slow", tickformat=".0%", range=[0, 1.0]))
+
