@@ -29,9 +29,6 @@ class RequestRecorder:
         self.recorded = 0
         self.drained: simpy.Event | None = None
 
-    def start(self, request: Request) -> None:
-        self.in_flight += 1
-
     def finish(self, request: Request, status: int) -> None:
         self.arrival_s.append(request.arrival_s)
         self.latency_ms.append((self.env._now - request.arrival_s) * 1000.0)

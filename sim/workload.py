@@ -30,11 +30,11 @@ def key_probabilities(keys: KeySpaceSpec) -> np.ndarray:
     return weights / weights.sum()
 
 
-def batched(draw: Callable[[int], np.ndarray]) -> Callable[[], float | int]:
+def batched(draw: Callable[[int], np.ndarray]) -> Callable[[], Any]:
     """A zero-argument function returning successive values of ``draw(BATCH_SIZE)``."""
-    buffer: list[float | int] = []
+    buffer: list[Any] = []
 
-    def next_value() -> float | int:
+    def next_value() -> Any:
         if not buffer:
             batch = draw(BATCH_SIZE).tolist()
             batch.reverse()
@@ -44,7 +44,7 @@ def batched(draw: Callable[[int], np.ndarray]) -> Callable[[], float | int]:
     return next_value
 
 
-def key_sampler(keys: KeySpaceSpec, rng: np.random.Generator) -> Callable[[], float | int]:
+def key_sampler(keys: KeySpaceSpec, rng: np.random.Generator) -> Callable[[], int]:
     """Draws key ranks (0 is the most popular key)."""
     if keys.distribution == "uniform" or keys.zipf_exponent == 0:
         return batched(lambda size: rng.integers(keys.count, size=size))
@@ -58,8 +58,6 @@ class Recorder(Protocol):
 
     in_flight: int
     recorded: int
-
-    def start(self, request: Request) -> None: ...
 
     def finish(self, request: Request, status: int) -> None: ...
 
@@ -80,6 +78,7 @@ class Workload:
         self.is_write = [request_class.operation == "write" for request_class in spec.classes]
         self.next_key = key_sampler(spec.keys, streams.stream("workload/keys"))
         self.next_class = class_sampler(spec, streams.stream("workload/classes"))
+        self.finish = recorder.finish
 
     def admit(self) -> bool:
         """Whether another request may start now (before the end, and under the cap)."""
@@ -94,18 +93,18 @@ class Workload:
         """Create one request now and hand it to its entry component."""
         self.arrived += 1
         if class_index is None:
-            class_index = int(self.next_class())
+            class_index = self.next_class()
         request = Request(self.env._now, class_index, self.is_write[class_index],
-                          int(self.next_key()) if key is None else key)
-        self.recorder.start(request)
-        self.entries[class_index].accept(request, reply or self.recorder.finish, request)
+                          self.next_key() if key is None else key)
+        self.recorder.in_flight += 1
+        self.entries[class_index].accept(request, reply or self.finish, request)
         return request
 
     def start(self) -> None:
         raise NotImplementedError
 
 
-def class_sampler(spec: WorkloadSpec, rng: np.random.Generator) -> Callable[[], float | int]:
+def class_sampler(spec: WorkloadSpec, rng: np.random.Generator) -> Callable[[], int]:
     """Draws class indices by weight."""
     if len(spec.classes) == 1:
         return lambda: 0
@@ -144,9 +143,16 @@ class OpenWorkload(Workload):
             call_later(self.env, self._delay_to_next_s(), self._arrive, None)
 
     def _arrive(self, _unused: object) -> None:
-        if not self.admit():
+        # The hottest path of every open run: what ``admit`` and ``send`` do, inlined.
+        now = self.env._now
+        if now >= self.stop_s or self.arrived >= self.max_requests:
+            self.capped = now < self.stop_s
             return
-        self.send()
+        self.arrived += 1
+        class_index = self.next_class()
+        request = Request(now, class_index, self.is_write[class_index], self.next_key())
+        self.recorder.in_flight += 1
+        self.entries[class_index].accept(request, self.finish, request)
         call_later(self.env, self._delay_to_next_s(), self._arrive, None)
 
 

@@ -49,50 +49,28 @@ class Visit:
         self.call_index = 0
 
 
-class _Call:
-    """A light entry on SimPy's event queue that calls ``function(argument)`` when its time comes.
-
-    SimPy's ``Environment.step`` needs only ``callbacks`` and ``_ok`` from what it pops, so a slotted object
-    with a shared callbacks tuple stands in for a full ``Event``: scheduling costs one small allocation and
-    one ``heappush``, several times less than a generator process per request.
-    """
-
-    __slots__ = ("argument", "callbacks", "function")
-    _ok = True
-
-    def __init__(self, function: Callable[[Any], None], argument: Any) -> None:
-        self.callbacks = _FIRE
-        self.function = function
-        self.argument = argument
-
-
-def _fire(call: _Call) -> None:
-    call.function(call.argument)
-
-
-_FIRE = (_fire,)
-
-
 class Environment(simpy.Environment):
-    """SimPy's environment, with a fast path in ``step`` for the light ``_Call`` entries of ``call_later``.
+    """SimPy's environment, whose queue also holds light callback entries.
 
-    Any other event (a Timeout, a process, ``run(until=...)``) takes SimPy's own path unchanged.
+    ``call_later`` pushes ``(time, priority, id, function, argument)`` onto SimPy's own heap: no Event, no
+    process, no allocation beyond the tuple. ``step`` and ``run`` call those entries directly; every other
+    event (a Timeout, a process, ``run(until=event)``) takes SimPy's own path unchanged.
     """
 
     def step(self) -> None:
         try:
-            now, priority, event_id, event = heappop(self._queue)
+            entry = heappop(self._queue)
         except IndexError:
             raise EmptySchedule from None
-        if event.__class__ is _Call:
-            self._now = now
-            event.function(event.argument)
+        if len(entry) == 5:
+            self._now = entry[0]
+            entry[3](entry[4])
             return
-        heappush(self._queue, (now, priority, event_id, event))  # put it back for SimPy's own step
+        heappush(self._queue, entry)  # put it back for SimPy's own step
         super().step()
 
     def run(self, until: float | simpy.Event | None = None) -> Any:
-        """SimPy's ``run``; with a time limit, a tight loop that calls ``_Call`` entries directly.
+        """SimPy's ``run``; with a time limit, a tight loop over the queue.
 
         As in SimPy, events scheduled at exactly ``until`` are left for later, and the clock ends at ``until``.
         """
@@ -103,21 +81,20 @@ class Environment(simpy.Environment):
             raise ValueError(f"until ({end_s}) must be greater than the current simulation time")
         queue = self._queue
         while queue and queue[0][0] < end_s:
-            now, priority, event_id, event = heappop(queue)
-            if event.__class__ is _Call:
-                self._now = now
-                event.function(event.argument)
+            entry = heappop(queue)
+            if len(entry) == 5:
+                self._now = entry[0]
+                entry[3](entry[4])
             else:
-                heappush(queue, (now, priority, event_id, event))
+                heappush(queue, entry)
                 super().step()
         self._now = end_s
         return None
 
 
 def call_later(env: simpy.Environment, delay_s: float, function: Callable[[Any], None], argument: Any) -> None:
-    """Run ``function(argument)`` after ``delay_s`` simulated seconds (on SimPy's own event queue)."""
-    entry = (env._now + delay_s, NORMAL, next(env._eid), _Call(function, argument))  # type: ignore[attr-defined]
-    heappush(env._queue, entry)  # type: ignore[attr-defined,misc]
+    """Run ``function(argument)`` after ``delay_s`` simulated seconds (``env`` must be this module's Environment)."""
+    heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), function, argument))  # type: ignore[attr-defined,misc]
 
 
 class Station:

@@ -42,6 +42,11 @@ class Service(Component):
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         """Called directly (no load balancer), a request goes to an instance chosen at random."""
         count = len(self.stations)
+        if count == 1 and self.timeout_s is None:  # the common case, without the extra calls
+            visit = self._enter(request, reply, token)
+            if not self.stations[0].acquire(visit):
+                self._settle(visit, DROPPED)
+            return
         index = int(self.routing.integers(count)) if count > 1 else 0
         self.accept_at(index, request, reply, token)
 
