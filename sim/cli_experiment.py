@@ -127,14 +127,30 @@ def _print_usl(document: dict[str, Any]) -> None:
                       f"contention σ={fit['contention']:.4g}, coherency κ={fit['coherency']:.4g}, "
                       f"λ={fit['unit_throughput_rps']:.4g} req/s per unit, peak at {peak}, R²={fit['r_squared']:.3f}",
                       markup=False)
+        if series.get("note"):
+            _stdout.print(f"note: {series['note']}", markup=False, style="yellow")
+
+
+def _figures_html(figure_data: dict[str, Any]) -> str:
+    """The sweep's charts as one self-contained HTML page (Plotly's script embedded once)."""
+    from sim import viz
+
+    charts = [viz.hockey_stick_figure(figure_data["latency_vs_load"])]
+    if "scalability" in figure_data:
+        charts.append(viz.scalability_figure(figure_data["scalability"]))
+    parts = [chart.to_html(full_html=False, include_plotlyjs=index == 0) for index, chart in enumerate(charts)]
+    return "<!doctype html><html><head><meta charset='utf-8'><title>sweep</title></head><body>" + "".join(
+        parts) + "</body></html>"
 
 
 @app.command("sweep")
 def sweep_command(file: FileArgument, vary: VaryOption, replications: ReplicationsOption = 1,
                   warmup: WarmupOption = None, duration: DurationOption = None, workers: WorkersOption = None,
                   scheduler: SchedulerOption = None, out: OutOption = None, as_json: JsonOption = False,
-                  figures: Annotated[Path | None, typer.Option(help="Write figure data (latency vs load with the "
-                                                                   "theory curve; USL fit) as JSON.")] = None) -> None:
+                  figures: Annotated[Path | None, typer.Option(help="Write the figures (latency vs load with the "
+                                                                   "theory curve; USL fit): .html for charts, "
+                                                                   "anything else for their data as JSON.")] = None,
+                  ) -> None:
     """Run every combination of the --vary values; print one row per point and write tidy rows."""
     scenario = _load_or_exit(file)
     with _user_errors(), _progress_bar("sweep", not as_json) as progress:
@@ -143,7 +159,9 @@ def sweep_command(file: FileArgument, vary: VaryOption, replications: Replicatio
     figure_data = {"latency_vs_load": result.latency_vs_load()}
     if any(path.rsplit(".", 1)[-1] in SIZE_FIELDS for path in result.parameters):
         figure_data["scalability"] = result.scalability()
-    if figures is not None:
+    if figures is not None and figures.suffix.lower() == ".html":
+        figures.write_text(_figures_html(figure_data), encoding="utf-8")
+    elif figures is not None:
         figures.write_text(json.dumps(figure_data, indent=1), encoding="utf-8")
     points = result.points()
     document = {"parameters": result.parameters, "seeds": result.seeds, "figures": figure_data,

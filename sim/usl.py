@@ -168,7 +168,12 @@ def throughput_vs_size(points: Sequence[Mapping[str, Any]], x: str, column: str 
         sizes = [float(point["parameters"][x]) for point in members]
         means = [point["intervals"][column].mean if column in point["intervals"] else 0.0 for point in members]
         measured = [{"x": point["parameters"][x], column: _interval_data(point, column)} for point in members]
-        entry: dict[str, Any] = {"parameters": others, "points": measured, "fit": None, "curve": []}
+        entry: dict[str, Any] = {"parameters": others, "points": measured, "fit": None, "curve": [], "note": None}
+        unsaturated = sum(bool(point["stable"]) for point in members)
+        if unsaturated:
+            entry["note"] = (f"{unsaturated} of {len(members)} points kept up with the offered load, so their "
+                             "throughput is the demand, not the capacity; for a meaningful USL fit drive every "
+                             "point to its limit (a higher rate, or a closed workload with many users)")
         if len(set(sizes)) >= MINIMUM_POINTS:
             fit = fit_usl(sizes, means)
             entry["fit"], entry["curve"] = fit.to_dict(), fit.curve(min(sizes), max(sizes))

@@ -91,7 +91,7 @@ def test_default_sweep_shows_the_hockey_stick_and_a_recommendation() -> None:
     assert stick["SLO: p99 < 200ms"]["y"] == [200.0, 200.0]
     assert len(stick["p99 (simulated)"]["x"]) == 6
     assert "unstable: a queue overflowed" in stick, "the range goes past capacity"
-    assert re.search(r"12 runs took [\d.]+ s", "\n".join(item.value for item in at.caption))
+    assert re.search(r"18 runs took [\d.]+ s", "\n".join(item.value for item in at.caption))
     assert "Recommended: api: instances = 1" in at.success[0].value
     assert "no prices" in at.info[0].value, "single-server has no prices: no frontier chart"
     assert not at.get("progress"), "the progress bars are cleared once the runs are done"
