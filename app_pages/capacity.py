@@ -26,7 +26,7 @@ from sim.knobs import Knob, offered_rate_estimate, scenario_knobs
 from sim.planning import metric_column
 from sim.scenario import scenario_from_json
 from sim.slo import LATENCY_METRICS, Slo, parse_slo
-from sim.twin_predict import arrival_rate_rps, predict
+from sim.twin_predict import predict, saturation_rate_rps
 
 DEFAULT_SLO = "p99 < 200ms"
 LOAD_RANGE = (0.1, 1.2)  # of the twin's capacity estimate: from idle to past the wall
@@ -44,14 +44,6 @@ def sweepable(knob: Knob) -> bool:
         return True
     return knob.kind == "ordered" and all(isinstance(option, int | float) and not isinstance(option, bool)
                                           for option in knob.options)
-
-
-def capacity_rps(scenario: sim.Scenario) -> float | None:
-    """The arrival rate at which the twin expects the busiest component to saturate (None if unknown)."""
-    rate_rps = arrival_rate_rps(scenario)
-    predictions = predict(scenario, rate_rps).values()
-    busiest = max((item.offered_utilisation or item.utilisation or 0.0 for item in predictions), default=0.0)
-    return rate_rps / busiest if rate_rps > 0 and busiest > 0 else None
 
 
 def spread(values: list[Any], count: int) -> list[Any]:
@@ -72,7 +64,7 @@ def range_controls(knob: Knob, scenario: sim.Scenario, key: str) -> tuple[list[A
     """The range and point-count widgets for ``knob``; returns (swept values, every value in the range)."""
     left, right = st.columns([3, 1])
     if knob.kind == "float":
-        capacity = capacity_rps(scenario) or float(knob.value)
+        capacity = saturation_rate_rps(scenario) or float(knob.value)
         low, high = (snap(share * capacity, knob) for share in LOAD_RANGE)
         top = max(float(knob.maximum or high), snap(2 * capacity, knob))
         chosen = left.slider("Range", float(knob.minimum or 0.0), top, (low, high), float(knob.step or 1.0),

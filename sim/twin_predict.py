@@ -202,6 +202,18 @@ def arrival_rate_rps(scenario: Scenario) -> float:
     return low
 
 
+def saturation_rate_rps(scenario: Scenario) -> float | None:
+    """The arrival rate at which the twin expects the busiest station to saturate (None if nothing is busy).
+
+    Utilisation grows in proportion to the arrival rate, so the rate divided by the busiest station's offered
+    utilisation is where that station reaches 100%.
+    """
+    rate_rps = arrival_rate_rps(scenario)
+    predictions = predict(scenario, rate_rps).values()
+    busiest = max((item.offered_utilisation or item.utilisation or 0.0 for item in predictions), default=0.0)
+    return rate_rps / busiest if rate_rps > 0 and busiest > 0 else None
+
+
 def theory_summary(scenario: Scenario) -> dict[str, Any]:
     """The twin as JSON-ready data: per component, plus the predicted mean end-to-end latency."""
     rate = arrival_rate_rps(scenario)

@@ -50,3 +50,10 @@ def test_cache_aside_hit_ratio_emerges_near_theory() -> None:
     predicted = summary["theory"]["components"]["cache"]["hit_ratio"]
     assert 0.3 < simulated < 0.9
     assert abs(simulated - predicted) < 0.08  # cold start and a 30 s run keep it a little below steady state
+
+
+def test_twin_saturation_rate_of_a_single_server() -> None:
+    from sim.twin_predict import saturation_rate_rps
+
+    # one worker at 10 ms per request saturates at 100 req/s, whatever the current load
+    assert saturation_rate_rps(sim.load_scenario(gallery_paths()["single-server"])) == pytest.approx(100.0)
