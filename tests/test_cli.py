@@ -31,6 +31,13 @@ def test_run_prints_a_readable_summary() -> None:
         assert phrase in text
 
 
+def test_run_reports_slos_and_cost() -> None:
+    outcome = runner.invoke(app, ["run", str(SCENARIO_DIRECTORY / "horizontal-scaling.yaml"), "--duration", "10"])
+    text = flat(outcome.output)
+    assert "SLO p99 < 200ms: pass" in text and "SLO error_rate < 0.1%: pass" in text
+    assert "cost 0.83 per hour" in text  # 4 instances at 0.20 plus the balancer at 0.03
+
+
 def test_run_json_has_the_documented_fields() -> None:
     outcome = runner.invoke(app, ["run", SINGLE, "--json", "--seed", "7", "--duration", "10"])
     assert outcome.exit_code == 0
