@@ -36,7 +36,7 @@ def headline(summary: dict[str, Any]) -> Text:
     for objective in summary.get("slos", []):
         value = "-" if objective["value"] is None else f"{objective['value']:.4g}"
         lines.append(f"SLO {objective['slo']}: {'pass' if objective['passed'] else 'FAIL'} (measured {value})")
-    if "cost_per_hour" in summary and summary["cost_per_hour"]:
+    if summary.get("cost_per_hour"):
         lines.append(f"cost {summary['cost_per_hour']:.2f} per hour")
     lines.extend(f"warning: {warning}" for warning in summary.get("warnings", []))
     return Text("\n".join(lines))
