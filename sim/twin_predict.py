@@ -157,8 +157,10 @@ def _database(name: str, spec: DatabaseSpec, traffic: Traffic) -> ComponentTheor
         for node_name, parts in nodes:
             mean_ms, scv = mixture(parts)
             rates[node_name] = sum(rate for rate, _dist in parts)
+            # reads take the shard's replicas in turn: each sees every n-th read (Erlang-n gaps, SCV 1/n)
+            arrival_scv = 1.0 / spec.replicas if "/replica-" in node_name else 1.0
             stations[node_name], node_offered = _station(rates[node_name], mean_ms, spec.pool_size, scv,
-                                                         spec.queue_capacity)
+                                                         spec.queue_capacity, arrival_scv)
             offered = max(offered, node_offered)
     servers = dict.fromkeys(stations, spec.pool_size)
     return _combine("database", traffic, stations, rates, servers, offered)

@@ -57,3 +57,12 @@ def test_twin_saturation_rate_of_a_single_server() -> None:
 
     # one worker at 10 ms per request saturates at 100 req/s, whatever the current load
     assert saturation_rate_rps(sim.load_scenario(gallery_paths()["single-server"])) == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_analytic_twin_predicts_mean_latency_of_each_gallery_scenario(name: str) -> None:
+    """The twin is an approximation (Allen-Cunneen, Che, Erlang-n splits), but a close one: within 15% here."""
+    scenario = sim.load_scenario(gallery_paths()[name]).model_copy(update={"duration_s": 150, "warmup_s": 30})
+    summary = sim.run(scenario).summary
+    simulated, predicted = summary["latency_ms"]["mean"], summary["theory"]["mean_latency_ms"]
+    assert predicted == pytest.approx(simulated, rel=0.15), (simulated, predicted)
