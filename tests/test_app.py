@@ -14,9 +14,8 @@ from typer.testing import CliRunner
 import sim
 from sim.cli import app as cli_app
 from sim.gallery import gallery_paths
+from tests.app_helpers import APP, ROOT, assert_healthy, figure
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 SINGLE = "gallery:single-server"
 RATE_KEY = f"{SINGLE}|knob|workload.rate_rps"
 INSTANCES_KEY = f"{SINGLE}|knob|components.api.instances"
@@ -28,12 +27,6 @@ BAD_UPLOADS = {
     "negative-rate": VALID_YAML.replace(b"rate_rps: 70", b"rate_rps: -5"),
     "too-large": VALID_YAML + b"#" * 1_100_000 + b"\n",
 }
-
-
-@pytest.fixture(autouse=True)
-def _app_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`streamlit run` puts the app's folder on sys.path (for `app_pages`); AppTest does not."""
-    monkeypatch.syspath_prepend(str(ROOT))
 
 
 @pytest.fixture
@@ -52,14 +45,6 @@ def metric(at: AppTest, label: str) -> float:
     return number(next(item.value for item in at.metric if item.label == label))
 
 
-def figure(at: AppTest, title: str) -> dict[str, Any]:
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if spec["layout"].get("title", {}).get("text", "").startswith(title):
-            return spec
-    raise AssertionError(f"no chart titled {title!r}")
-
-
 def utilisation(at: AppTest, component: str = "api") -> float:
     table = at.dataframe[0].value
     return float(table.loc[table["component"] == component, "utilisation_simulated"].iloc[0])
@@ -67,10 +52,6 @@ def utilisation(at: AppTest, component: str = "api") -> float:
 
 def texts(elements: Any) -> str:
     return "\n".join(element.value for element in elements)
-
-
-def assert_healthy(at: AppTest) -> None:
-    assert not at.exception, [item.message for item in at.exception]
 
 
 # --- sandbox ------------------------------------------------------------------------------------------

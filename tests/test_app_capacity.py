@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,18 +12,11 @@ from sim.cost import hourly_cost
 from sim.gallery import gallery_paths, load_gallery_scenario
 from sim.overrides import with_overrides
 from sim.twin_predict import end_to_end_ms, predict
+from tests.app_helpers import APP, assert_healthy, figure
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGE = "app_pages/capacity.py"
 SCALING = "gallery:horizontal-scaling|capacity"
 INSTANCES = "components.api.instances"
-
-
-@pytest.fixture(autouse=True)
-def _app_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`streamlit run` puts the app's folder on sys.path (for `app_pages`); AppTest does not."""
-    monkeypatch.syspath_prepend(str(ROOT))
 
 
 def open_page(scenario: str | None = None) -> AppTest:
@@ -33,18 +24,6 @@ def open_page(scenario: str | None = None) -> AppTest:
     if scenario is not None:
         at.selectbox(key="gallery_name").set_value(scenario).run()
     return at.switch_page(PAGE).run()
-
-
-def assert_healthy(at: AppTest) -> None:
-    assert not at.exception, [item.message for item in at.exception]
-
-
-def figure(at: AppTest, title: str) -> dict[str, Any]:
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        if spec["layout"].get("title", {}).get("text", "").startswith(title):
-            return spec
-    raise AssertionError(f"no chart titled {title!r}")
 
 
 def traces(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:

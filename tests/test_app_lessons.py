@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,17 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from sim.lesson_views import verdict
 from sim.lessons import Lesson, lesson_paths, load_lesson
+from tests.app_helpers import APP, assert_healthy
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGE = "app_pages/lessons.py"
 NUMBER_GUESS = 2.0
-
-
-@pytest.fixture(autouse=True)
-def _app_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`streamlit run` puts the app's folder on sys.path (for `app_pages`); AppTest does not."""
-    monkeypatch.syspath_prepend(str(ROOT))
 
 
 def open_lesson(slug: str) -> AppTest:
@@ -30,10 +22,6 @@ def open_lesson(slug: str) -> AppTest:
         at.selectbox(key="lessons|lesson").set_value(slug).run()
     assert_healthy(at)
     return at
-
-
-def assert_healthy(at: AppTest) -> None:
-    assert not at.exception, [item.message for item in at.exception]
 
 
 def verdicts(at: AppTest) -> list[str]:
