@@ -10,8 +10,8 @@ import streamlit as st
 import sim
 from app_pages.shared import current_selection, knob_widget, milliseconds, percent, rate, simulate
 from sim import viz
-from sim.cost import hourly_cost
-from sim.knobs import Knob, alternative_value, capacity, scenario_knobs
+from sim.cost import capacity, hourly_cost
+from sim.knobs import Knob, alternative_value, scenario_knobs
 from sim.overrides import with_overrides
 
 

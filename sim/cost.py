@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim.scenario import Scenario
-from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
+from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec, downstream_names
 
 BYTES_PER_GB = 1e9
 
@@ -29,12 +29,29 @@ def hourly_cost(scenario: Scenario) -> float:
     return sum(component_costs(scenario).values())
 
 
-def capacity_units(scenario: Scenario) -> int:
-    """Workers plus connections: a price-free measure of how much capacity a configuration buys."""
-    total = 0
-    for spec in scenario.components.values():
+def reachable_components(scenario: Scenario) -> list[str]:
+    """Components some request can reach from the workload's entries (a bypassed cache is not among them)."""
+    workload = scenario.workload
+    pending = [workload.entry, *(item.entry for item in workload.classes if item.entry is not None)]
+    reached: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending.extend(target for _field, target in downstream_names(scenario.components[name]))
+    return [name for name in scenario.components if name in reached]
+
+
+def capacity(scenario: Scenario) -> dict[str, int]:
+    """What the architecture pays for (components requests can reach): workers, connections, cache keys."""
+    workers = connections = cache_keys = 0
+    for name in reachable_components(scenario):
+        spec = scenario.components[name]
         if isinstance(spec, ServiceSpec):
-            total += spec.instances * spec.workers
+            workers += spec.instances * spec.workers
         elif isinstance(spec, DatabaseSpec):
-            total += spec.shards * (1 + spec.replicas) * spec.pool_size
-    return total
+            connections += spec.shards * (1 + spec.replicas) * spec.pool_size
+        elif isinstance(spec, CacheSpec):
+            cache_keys += spec.capacity_keys
+    return {"workers": workers, "connections": connections, "servers": workers + connections,
+            "cache_keys": cache_keys}

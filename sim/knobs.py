@@ -239,31 +239,3 @@ def with_duration(scenario: Scenario, duration_s: float) -> Scenario:
 def wiring(scenario: Scenario) -> list[tuple[str, str]]:
     """Every (caller, callee) pair of component names, in the scenario's order."""
     return [(name, target) for name, spec in scenario.components.items() for _field, target in downstream_names(spec)]
-
-
-def reachable_components(scenario: Scenario) -> list[str]:
-    """Components some request can reach from the workload's entries (a bypassed cache is not among them)."""
-    workload = scenario.workload
-    pending = [workload.entry, *(item.entry for item in workload.classes if item.entry is not None)]
-    reached: set[str] = set()
-    while pending:
-        name = pending.pop()
-        if name not in reached:
-            reached.add(name)
-            pending.extend(target for _field, target in downstream_names(scenario.components[name]))
-    return [name for name in scenario.components if name in reached]
-
-
-def capacity(scenario: Scenario) -> dict[str, int]:
-    """What the architecture pays for (components requests can reach): workers, connections, cache keys."""
-    workers = connections = cache_keys = 0
-    for name in reachable_components(scenario):
-        spec = scenario.components[name]
-        if isinstance(spec, ServiceSpec):
-            workers += spec.instances * spec.workers
-        elif isinstance(spec, DatabaseSpec):
-            connections += spec.shards * (1 + spec.replicas) * spec.pool_size
-        elif isinstance(spec, CacheSpec):
-            cache_keys += spec.capacity_keys
-    return {"workers": workers, "connections": connections, "servers": workers + connections,
-            "cache_keys": cache_keys}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.cost import capacity_units, hourly_cost
+from sim.cost import capacity, hourly_cost
 from sim.executors import save_rows
 from sim.overrides import with_overrides
 from sim.scenario import Scenario
@@ -130,7 +130,7 @@ def build_candidates(scenario: Scenario, vary: Mapping[str, Sequence[Any]]) -> l
     candidates = []
     for index, parameters in enumerate(grid(vary)):
         variant = with_overrides(scenario, parameters)
-        candidate = Candidate(index, parameters, variant, hourly_cost(variant), capacity_units(variant))
+        candidate = Candidate(index, parameters, variant, hourly_cost(variant), capacity(variant)["servers"])
         rate = arrival_rate_rps(variant)
         predictions = predict(variant, rate)
         latency = end_to_end_ms(variant, predictions)

@@ -9,18 +9,17 @@ import pytest
 
 import sim
 from sim import knobs as knobs_module
+from sim.cost import capacity, reachable_components
 from sim.gallery import gallery_paths, load_gallery_scenario
 from sim.knobs import (
     MIN_INTERACTIVE_DURATION_S,
     VISITS_PER_INTERACTIVE_RUN,
     Knob,
     alternative_value,
-    capacity,
     changed_values,
     default_duration_s,
     nice_step,
     offered_rate_estimate,
-    reachable_components,
     scenario_knobs,
     wiring,
     with_duration,
