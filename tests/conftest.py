@@ -6,8 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import sim
+
+# Property tests draw the same examples on every run and machine: no flakes, and a failure reproduces.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.load_profile("deterministic")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIRECTORY = PROJECT_ROOT / "scenarios"
