@@ -41,11 +41,7 @@ class LoadBalancer(Component):
             self._route(visit)
 
     def _route(self, visit: Visit) -> None:
-        assert self.target is not None
-        stations = self.target.stations
-        loads = [station.in_system for station in stations] if self.needs_loads else ()
+        target: Any = self.target
+        loads = [station.in_system for station in target.stations] if self.needs_loads else ()
         index = self.policy.choose(visit.request.key, loads)
-        self.target.accept_at(index, visit.request, self._returned, visit)
-
-    def _returned(self, visit: Visit, status: int) -> None:
-        self._settle(visit, status)
+        target.accept_at(index, visit.request, self._settle, visit)  # the target's answer is the balancer's
