@@ -78,7 +78,7 @@ def list_gallery() -> None:
 def example() -> None:
     """Print a small annotated scenario to start from."""
     scenario = parse_scenario({
-        "name": "example", "description": "One service behind nothing, 70% busy.",
+        "name": "example", "description": "One service with one worker, about 70% busy.",
         "workload": {"rate_rps": 70, "entry": "api"},
         "components": {"api": {"kind": "service", "service_time": {"distribution": "exponential", "mean_ms": 10}}},
     })

@@ -44,8 +44,8 @@ class Scenario(StrictModel):
     components: Annotated[dict[str, ComponentSpec], Field(min_length=1)]
 
     def to_yaml(self) -> str:
-        """The scenario as YAML text, with defaults written out so the file documents itself."""
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        """The scenario as YAML, defaults written out so the file documents itself (unset options left out)."""
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain JSON-compatible data."""
