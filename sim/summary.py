@@ -11,7 +11,8 @@ from sim.components.base import DROPPED, FAILED, OK, TIMED_OUT
 from sim.cost import hourly_cost
 from sim.metrics import percentiles_ms
 from sim.slo import evaluate, parse_slo
-from sim.twin_predict import predict, theory_summary
+from sim.twin import ComponentTheory
+from sim.twin_predict import arrival_rate_rps, predict, theory_summary
 
 if TYPE_CHECKING:
     from sim.result import Result
@@ -38,10 +39,10 @@ def mean_wait_per_request_ms(result: Result, offered: int) -> float:
     return waited_ms / offered if offered else 0.0
 
 
-def offered_by_station(result: Result) -> dict[str, float]:
+def offered_by_station(predictions: dict[str, ComponentTheory]) -> dict[str, float]:
     """The twin's offered utilisation per station (at or above 1 means no queue can keep up)."""
     offered: dict[str, float] = {}
-    for prediction in predict(result.scenario).values():
+    for prediction in predictions.values():
         for name, station in prediction.stations.items():
             offered[name] = station.utilisation if station.stable else max(station.utilisation, 1.0)
     return offered
@@ -53,7 +54,9 @@ def build_summary(result: Result) -> dict[str, Any]:
     counts = request_counts(result)
     stations = result.stations
     bottleneck = find_bottleneck(stations, result.info.station_owner)
-    overflowed = overflowing(stations, offered_by_station(result))
+    rate_rps = arrival_rate_rps(scenario)  # for a closed workload a fixed point: worth computing once
+    predictions = predict(scenario, rate_rps)
+    overflowed = overflowing(stations, offered_by_station(predictions))
     stable = not overflowed and not result.info.capped
     summary: dict[str, Any] = {
         "scenario": scenario.name,
@@ -69,7 +72,7 @@ def build_summary(result: Result) -> dict[str, Any]:
         "mean_wait_ms": mean_wait_per_request_ms(result, counts["offered"]),
         "components": result.components,
         "bottleneck": {"component": bottleneck[0], "reason": bottleneck[1]} if bottleneck else None,
-        "theory": theory_summary(scenario),
+        "theory": theory_summary(scenario, rate_rps, predictions),
         "cost_per_hour": hourly_cost(scenario),
         "wall_time_s": result.info.wall_time_s,
     }

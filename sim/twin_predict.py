@@ -216,10 +216,16 @@ def saturation_rate_rps(scenario: Scenario) -> float | None:
     return rate_rps / busiest if rate_rps > 0 and busiest > 0 else None
 
 
-def theory_summary(scenario: Scenario) -> dict[str, Any]:
-    """The twin as JSON-ready data: per component, plus the predicted mean end-to-end latency."""
-    rate = arrival_rate_rps(scenario)
-    predictions = predict(scenario, rate)
+def theory_summary(scenario: Scenario, rate: float | None = None,
+                   predictions: dict[str, ComponentTheory] | None = None) -> dict[str, Any]:
+    """The twin as JSON-ready data: per component, plus the predicted mean end-to-end latency.
+
+    ``rate`` and ``predictions`` may be passed in when the caller has already computed them.
+    """
+    if rate is None:
+        rate = arrival_rate_rps(scenario)
+    if predictions is None:
+        predictions = predict(scenario, rate)
     return {
         "arrival_rate_rps": rate,
         "components": {name: prediction.to_dict() for name, prediction in predictions.items()},
