@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,20 @@ class Trace:
 
 
 def read_trace(path: str | Path, class_names: list[str]) -> Trace:
-    """Load and check a trace; times must be non-negative numbers, classes must name the workload's classes."""
+    """Load and check a trace; times must be non-negative numbers, classes must name the workload's classes.
+
+    Validation, the engine and the analytic twin all read the trace: it is parsed once per file version.
+    """
+    try:
+        modified_ns = os.stat(path).st_mtime_ns
+    except OSError as error:
+        raise TraceError(f"cannot read trace file {str(path)!r} ({error.strerror})") from None
+    return _read_trace(str(path), tuple(class_names), modified_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_trace(path: str, class_names: tuple[str, ...], modified_ns: int) -> Trace:
+    del modified_ns  # part of the cache key only: an edited file is read again
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
