@@ -15,8 +15,7 @@ from sim.lesson_views import metric_label
 from sim.lessons import Lesson, lesson_paths, load_lesson
 
 NOTEBOOK_DIRECTORY = Path(__file__).resolve().parent.parent / "notebooks"
-SETUP = '''import sim
-from IPython.display import Markdown, display
+SETUP = '''from IPython.display import Markdown, display
 
 from sim import lesson_views as views
 from sim import viz
