@@ -8,6 +8,7 @@ its own service time plus the mean response of everything it calls.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +98,8 @@ def hit_ratio_for(spec: CacheSpec, traffic: Traffic) -> float:
     read_rate = float(traffic.read_rps.sum())
     if read_rate <= 0:
         return 0.0
-    characteristic_s = che_characteristic_time(traffic.read_rps / read_rate, spec.capacity_keys) / read_rate
+    popularity = np.round(traffic.read_rps / read_rate, 15).tobytes()
+    characteristic_s = _characteristic_requests(spec.capacity_keys, popularity) / read_rate
     if spec.ttl_s is not None:
         characteristic_s = min(characteristic_s, spec.ttl_s)
     events = traffic.read_rps + traffic.write_rps
@@ -105,6 +107,13 @@ def hit_ratio_for(spec: CacheSpec, traffic: Traffic) -> float:
         fresh = -np.expm1(-events * characteristic_s) if np.isfinite(characteristic_s) else 1.0
         per_key = np.where(events > 0, traffic.read_rps / events * fresh, 0.0)
     return float((traffic.read_rps * per_key).sum() / read_rate)
+
+
+@functools.lru_cache(maxsize=32)
+def _characteristic_requests(capacity_keys: int, popularity: bytes) -> float:
+    """Che's characteristic time in requests; it depends on popularity only, not on the rate, so a search over
+    rates (the closed-workload fixed point, sweeps of the load) computes it once."""
+    return che_characteristic_time(np.frombuffer(popularity, dtype=np.float64), capacity_keys)
 
 
 def propagate(scenario: Scenario, total_rate_rps: float) -> tuple[dict[str, Traffic], dict[str, float]]:

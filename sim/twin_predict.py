@@ -16,6 +16,8 @@ from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
 from sim.trace import read_trace
 from sim.twin import MAX_KEYS_FOR_HASH_SPLIT, ComponentTheory, Traffic, mix_keys, mixture, propagate, shard_rates
 
+CLOSED_RATE_TOLERANCE = 1e-4  # relative width at which the closed-workload rate search stops
+
 
 def predict(scenario: Scenario, total_rate_rps: float | None = None) -> dict[str, ComponentTheory]:
     """The twin's prediction for every component at the workload's mean arrival rate, computed leaves first."""
@@ -194,7 +196,7 @@ def arrival_rate_rps(scenario: Scenario) -> float:
     assert workload.users is not None and workload.think_time is not None
     think_ms = from_spec(workload.think_time).mean_ms
     low, high = 0.0, workload.users * 1000.0 / think_ms
-    for _step in range(60):
+    while high - low > CLOSED_RATE_TOLERANCE * high:  # each step is a full prediction: stop at 0.01%
         rate = (low + high) / 2
         response = end_to_end_ms(scenario, predict(scenario, rate))
         if response is None or workload.users * 1000.0 / (response + think_ms) < rate:
