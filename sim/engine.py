@@ -59,8 +59,7 @@ def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = 
         The run's Result: per-request records, per-component levels, time series and a summary.
     """
     if duration_s is not None:
-        warmup_s = min(scenario.warmup_s, duration_s / 2)
-        scenario = scenario.model_copy(update={"duration_s": duration_s, "warmup_s": warmup_s})
+        scenario = scenario.model_copy(update=scenario.duration_updates(duration_s))
     chosen_seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     model = Model(scenario, chosen_seed)

@@ -139,7 +139,7 @@ def _prepare(scenario: Scenario, warmup: WarmupRule, duration_s: float | None) -
     """Apply a duration and a fixed warm-up to the scenario (validated here, before any task starts)."""
     updates: dict[str, Any] = {}
     if duration_s is not None:
-        updates = {"duration_s": duration_s, "warmup_s": min(scenario.warmup_s, duration_s / 2)}
+        updates = scenario.duration_updates(duration_s)
     if isinstance(warmup, int | float) and not isinstance(warmup, bool):
         updates["warmup_s"] = float(warmup)
     elif warmup not in (None, AUTO_WARMUP):

@@ -229,11 +229,8 @@ def with_duration(scenario: Scenario, duration_s: float) -> Scenario:
 
     Bins are powers of two seconds so that bin edges are exact and never near-duplicate the warm-up edge.
     """
-    warmup_s = min(scenario.warmup_s, duration_s / 2)
     bin_s = min(scenario.time_bin_s, 2.0 ** math.floor(math.log2(max(duration_s / TARGET_TIME_BINS, 1 / 64))))
-    overrides: dict[str, Any] = {"duration_s": float(duration_s), "warmup_s": float(warmup_s),
-                                 "time_bin_s": float(bin_s)}
-    return with_overrides(scenario, overrides)
+    return with_overrides(scenario, {**scenario.duration_updates(duration_s), "time_bin_s": float(bin_s)})
 
 
 def wiring(scenario: Scenario) -> list[tuple[str, str]]:

@@ -47,6 +47,10 @@ class Scenario(StrictModel):
         """The scenario as YAML, defaults written out so the file documents itself (unset options left out)."""
         return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True)
 
+    def duration_updates(self, duration_s: float) -> dict[str, float]:
+        """The fields that run this scenario for ``duration_s`` instead: warm-up capped at half the run."""
+        return {"duration_s": float(duration_s), "warmup_s": float(min(self.warmup_s, duration_s / 2))}
+
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain JSON-compatible data."""
         return self.model_dump(mode="json")
