@@ -26,7 +26,6 @@ class RequestRecorder:
         self.status = array("b")
         self.class_index = array("b")
         self.in_flight = 0
-        self.recorded = 0
         self.drained: simpy.Event | None = None
 
     def finish(self, request: Request, status: int) -> None:
@@ -35,7 +34,6 @@ class RequestRecorder:
         self.status.append(status)
         self.class_index.append(request.class_index)
         self.in_flight -= 1
-        self.recorded += 1
         if self.in_flight == 0 and self.drained is not None and not self.drained.triggered:
             self.drained.succeed()
 

@@ -57,7 +57,6 @@ class Recorder(Protocol):
     """What the workload needs from the metrics: a place to report each finished request."""
 
     in_flight: int
-    recorded: int
 
     def finish(self, request: Request, status: int) -> None: ...
 
