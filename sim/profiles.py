@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 
@@ -22,16 +23,17 @@ def _stages_rate(profile: StagesProfile, base_rps: float) -> RateFunction:
         rates.append(stage.rate_rps)
         clock += stage.duration_s
         last = stage.rate_rps
-    stages = list(zip(starts, previous, rates, profile.stages, strict=True))
+    stages = list(zip(previous, rates, profile.stages, strict=True))
 
     def rate(time_s: float) -> float:
-        for start, before, target, stage in reversed(stages):
-            if time_s >= start:
-                into = time_s - start
-                if stage.ramp_s > 0 and into < stage.ramp_s:
-                    return before + (target - before) * into / stage.ramp_s
-                return target
-        return base_rps
+        index = bisect.bisect_right(starts, time_s) - 1  # the stage under way (candidates arrive per event)
+        if index < 0:
+            return base_rps
+        before, target, stage = stages[index]
+        into = time_s - starts[index]
+        if stage.ramp_s > 0 and into < stage.ramp_s:
+            return before + (target - before) * into / stage.ramp_s
+        return target
 
     return rate
 
