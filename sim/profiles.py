@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.specs import DiurnalProfile, SpikeProfile, StagesProfile, StepProfile, WorkloadSpec
+from sim.specs import SpikeProfile, StagesProfile, StepProfile, WorkloadSpec
 
 RateFunction = Callable[[float], float]
-Profile = StagesProfile | StepProfile | SpikeProfile | DiurnalProfile
 
 
 def _stages_rate(profile: StagesProfile, base_rps: float) -> RateFunction:
