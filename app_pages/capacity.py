@@ -21,12 +21,12 @@ import streamlit as st
 import sim
 from app_pages.shared import current_selection, milliseconds
 from sim import viz
-from sim.experiment import SIZE_FIELDS
-from sim.knobs import Knob, offered_rate_estimate, scenario_knobs
-from sim.planning import metric_column
-from sim.scenario import scenario_from_json
-from sim.slo import LATENCY_METRICS, Slo, parse_slo
-from sim.twin_predict import predict, saturation_rate_rps
+from sim.experiments.planning import metric_column
+from sim.experiments.studies import SIZE_FIELDS
+from sim.model.slo import LATENCY_METRICS, Slo, parse_slo
+from sim.scenario.scenario import scenario_from_json
+from sim.teaching.knobs import Knob, offered_rate_estimate, scenario_knobs
+from sim.twin.predict import predict, saturation_rate_rps
 
 DEFAULT_SLO = "p99 < 200ms"
 LOAD_RANGE = (0.1, 1.2)  # of the twin's capacity estimate: from idle to past the wall

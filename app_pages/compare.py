@@ -10,9 +10,9 @@ import streamlit as st
 import sim
 from app_pages.shared import current_selection, knob_widget, milliseconds, percent, rate, simulate
 from sim import viz
-from sim.cost import capacity, hourly_cost
-from sim.knobs import Knob, alternative_value, scenario_knobs
-from sim.overrides import with_overrides
+from sim.scenario.cost import capacity, hourly_cost
+from sim.scenario.overrides import with_overrides
+from sim.teaching.knobs import Knob, alternative_value, scenario_knobs
 
 
 def default_knob_index(knobs: list[Knob]) -> int:

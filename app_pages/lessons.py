@@ -13,8 +13,15 @@ import pandas as pd
 import streamlit as st
 
 from sim import viz
-from sim.lesson_views import exercise_markdown, metric_label, results_table, solution_markdown, step_markdown, verdict
-from sim.lessons import Lesson, PredictionSpec, lesson_paths, load_lesson
+from sim.teaching.lesson_views import (
+    exercise_markdown,
+    metric_label,
+    results_table,
+    solution_markdown,
+    step_markdown,
+    verdict,
+)
+from sim.teaching.lessons import Lesson, PredictionSpec, lesson_paths, load_lesson
 
 DEFAULT_SEED = 1  # the seed the lessons' claims are checked on
 GOOD_VERDICTS = ("Right", "Spot on", "Close")

@@ -18,9 +18,9 @@ from app_pages.shared import (
     simulate,
 )
 from sim import viz
-from sim.knobs import Knob, changed_values, scenario_knobs
-from sim.overrides import with_overrides
-from sim.validation import theory_comparison
+from sim.experiments.validation import theory_comparison
+from sim.scenario.overrides import with_overrides
+from sim.teaching.knobs import Knob, changed_values, scenario_knobs
 
 CHART_CONFIG = {"displaylogo": False}
 BUSY = 0.8  # above this, queueing delay climbs steeply: the bottleneck note turns into a warning

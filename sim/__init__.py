@@ -6,10 +6,10 @@ Example:
     >>> result.summary["latency_ms"]["p99"]  # doctest: +SKIP
 """
 
-from sim.engine import run
-from sim.experiment import plan, replicate, sweep
-from sim.result import Result
-from sim.scenario import (
+from sim.engine.run import run
+from sim.experiments.studies import plan, replicate, sweep
+from sim.results.result import Result
+from sim.scenario.scenario import (
     Problem,
     Scenario,
     ScenarioError,

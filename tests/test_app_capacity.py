@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sim.cost import hourly_cost
-from sim.gallery import gallery_paths, load_gallery_scenario
-from sim.overrides import with_overrides
-from sim.twin_predict import end_to_end_ms, predict
+from sim.scenario.cost import hourly_cost
+from sim.scenario.gallery import gallery_paths, load_gallery_scenario
+from sim.scenario.overrides import with_overrides
+from sim.twin.predict import end_to_end_ms, predict
 from tests.app_helpers import APP, assert_healthy, figure
 
 PAGE = "app_pages/capacity.py"

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 import sim
-from sim.components.base import DROPPED, OK, TIMED_OUT, Request, call_later
-from sim.components.cache import LruCache
-from sim.components.database import shard_of
-from sim.components.policies import ConsistentHash, LeastConnections, PowerOfTwoChoices, RoundRobin
-from sim.engine import Model
-from sim.rng import RandomStreams
+from sim.engine.run import Model
+from sim.kinds.balancing import ConsistentHash, LeastConnections, PowerOfTwoChoices, RoundRobin
+from sim.kinds.cache import LruCache
+from sim.kinds.database import shard_of
+from sim.runtime.rng import RandomStreams
+from sim.runtime.stations import DROPPED, OK, TIMED_OUT, Request, call_later
 
 
 def fixed(mean_ms: float) -> dict[str, Any]:

@@ -9,13 +9,13 @@ import pytest
 import simpy
 
 import sim
-from sim.cache_theory import lru_hit_ratio
-from sim.components.base import Environment, call_later
-from sim.profiles import rate_function
-from sim.specs import WorkloadSpec
-from sim.trace import read_trace
-from sim.twin_predict import predict
-from sim.workload import key_probabilities
+from sim.engine.workload import key_probabilities
+from sim.model.profiles import rate_function
+from sim.model.specs import WorkloadSpec
+from sim.model.traces import read_trace
+from sim.runtime.stations import Environment, call_later
+from sim.theory.cache import lru_hit_ratio
+from sim.twin.predict import predict
 from tests.conftest import SCENARIO_DIRECTORY
 
 

@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 import sim
 from sim import theory
 from sim.cli import app
-from sim.planning import Candidate, pareto_frontier, parse_values, parse_vary
-from sim.usl import fit_usl
-from sim.warmup import confidence_interval, mser_truncation, student_t_quantile
+from sim.experiments.planning import Candidate, pareto_frontier, parse_values, parse_vary
+from sim.experiments.scaling import fit_usl
+from sim.experiments.statistics import confidence_interval, mser_truncation, student_t_quantile
 from tests.conftest import single_service
 
 runner = CliRunner()

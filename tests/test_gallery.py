@@ -7,7 +7,7 @@ import time
 import pytest
 
 import sim
-from sim.gallery import first_sentence, gallery_paths
+from sim.scenario.gallery import first_sentence, gallery_paths
 
 EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db"}
 
@@ -53,7 +53,7 @@ def test_cache_aside_hit_ratio_emerges_near_theory() -> None:
 
 
 def test_twin_saturation_rate_of_a_single_server() -> None:
-    from sim.twin_predict import saturation_rate_rps
+    from sim.twin.predict import saturation_rate_rps
 
     # one worker at 10 ms per request saturates at 100 req/s, whatever the current load
     assert saturation_rate_rps(sim.load_scenario(gallery_paths()["single-server"])) == pytest.approx(100.0)

@@ -1,4 +1,4 @@
-"""sim.knobs: the controls a scenario offers, their bounds, interactive durations and capacity."""
+"""sim.teaching.knobs: the controls a scenario offers, their bounds, interactive durations and capacity."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import math
 import pytest
 
 import sim
-from sim import knobs as knobs_module
-from sim.cost import capacity, reachable_components
-from sim.gallery import gallery_paths, load_gallery_scenario
-from sim.knobs import (
+from sim.scenario.cost import capacity, reachable_components
+from sim.scenario.gallery import gallery_paths, load_gallery_scenario
+from sim.scenario.overrides import get_field, with_overrides
+from sim.teaching import knobs as knobs_module
+from sim.teaching.knobs import (
     MIN_INTERACTIVE_DURATION_S,
     VISITS_PER_INTERACTIVE_RUN,
     Knob,
@@ -24,7 +25,6 @@ from sim.knobs import (
     wiring,
     with_duration,
 )
-from sim.overrides import get_field, with_overrides
 
 GALLERY = list(gallery_paths())
 

@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.components.base import Environment, Request, Station, Visit
-from sim.components.cache import LruCache
-from sim.components.policies import ConsistentHash, LeastConnections, RoundRobin
-from sim.overrides import get_field, with_overrides
+from sim.kinds.balancing import ConsistentHash, LeastConnections, RoundRobin
+from sim.kinds.cache import LruCache
+from sim.runtime.stations import Environment, Request, Station, Visit
+from sim.scenario.overrides import get_field, with_overrides
 from tests.conftest import single_service
 
 

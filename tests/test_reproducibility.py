@@ -9,8 +9,8 @@ import sys
 import numpy as np
 
 import sim
-from sim.overrides import with_overrides
-from sim.rng import RandomStreams
+from sim.runtime.rng import RandomStreams
+from sim.scenario.overrides import with_overrides
 from tests.conftest import PROJECT_ROOT, SCENARIO_DIRECTORY
 
 CACHE_ASIDE = SCENARIO_DIRECTORY / "cache-aside.yaml"

@@ -17,7 +17,7 @@ from stats_helpers import assert_agrees_with_theory, metric, replicate
 
 import sim
 from sim import theory
-from sim.result import Result
+from sim.results.result import Result
 
 SEEDS = tuple(range(1, 11))
 METAMORPHIC_SEEDS = (1, 2)

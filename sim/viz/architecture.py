@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.scenario import Scenario
-from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec, downstream_names
+from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec, downstream_names
+from sim.scenario.scenario import Scenario
 from sim.viz.base import figure, go
 
 UTILISATION_COLOURS = [[0.0, "#2ca02c"], [0.6, "#f2d43d"], [0.85, "#ff7f0e"], [1.0, "#d62728"]]

@@ -1,0 +1,29 @@
+"""What every command shares: the typer app, the exit code for bad input, and loading a scenario or exiting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sim.scenario.scenario import Scenario, ScenarioError, load_scenario
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Scalability sandbox: simulate architectures.")
+EXIT_INVALID = 2
+
+FileArgument = Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")]
+
+
+def load_or_exit(path: Path) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ScenarioError as error:
+        console = Console(stderr=True, soft_wrap=True, highlight=False)
+        console.print(f"{path}: {len(error.problems)} problem(s)", markup=False)
+        for problem in error.problems:
+            console.print(f"  {problem}", markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+
+

@@ -1,0 +1,228 @@
+"""The experiment commands: ``python -m sim replicate|sweep|plan``, with progress bars and tables (rich).
+
+Registered on the shared app (``sim.cli.common``) when ``sim.cli`` is imported. Bad options (a range, an SLO, a field
+path, a value the schema refuses) exit with code 2 and a one-line reason, like scenario problems do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.cli.common import EXIT_INVALID, FileArgument, app, load_or_exit
+from sim.experiments.planning import Candidate, PlanResult, metric_column
+from sim.experiments.statistics import Interval
+from sim.experiments.studies import SIZE_FIELDS, plan, replicate, sweep
+from sim.model.slo import parse_slo
+from sim.scenario.scenario import ScenarioError
+
+VaryOption = Annotated[list[str], typer.Option("--vary", help="path=start:end[:step] or path=a,b,c; repeatable.")]
+ReplicationsOption = Annotated[int, typer.Option("--replications", "-n", min=1, help="Seeds per configuration.")]
+WarmupOption = Annotated[str | None, typer.Option(help="Seconds to discard, or 'auto' (MSER-5); default: the file's.")]
+DurationOption = Annotated[float | None, typer.Option(help="Override the simulated seconds.", min=0.001)]
+WorkersOption = Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).", min=1)]
+SchedulerOption = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://127.0.0.1:8786.")]
+OutOption = Annotated[Path | None, typer.Option(help="Write tidy rows to .csv, .parquet or .json.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
+
+_stdout = Console(highlight=False)
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True, soft_wrap=True, highlight=False).print(message, markup=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn a bad option into a one-line message and exit code 2."""
+    try:
+        yield
+    except ScenarioError as error:
+        _fail("; ".join(str(problem) for problem in error.problems))
+    except ValueError as error:
+        _fail(str(error))
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr; yields the callback experiments report (done, total) to."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _warmup(text: str | None) -> float | str | None:
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        _fail(f"--warmup takes a number of seconds or 'auto' (got {text!r})")
+    return None
+
+
+def _ci(interval: Interval | None, digits: int = 4) -> str:
+    if interval is None:
+        return "-"
+    return f"{interval.mean:.{digits}g} ± {interval.half_width:.2g}" if interval.replications > 1 else (
+        f"{interval.mean:.{digits}g}")
+
+
+def _finish(result: Any, document: dict[str, Any], out: Path | None, as_json: bool) -> bool:
+    """Save rows and print JSON if asked; True when the JSON replaced the tables."""
+    if out is not None:
+        with _user_errors():
+            result.save(out)
+    if as_json:
+        typer.echo(json.dumps(document, indent=2, default=str))
+    return as_json
+
+
+@app.command("replicate")
+def replicate_command(file: FileArgument, replications: ReplicationsOption = 10, warmup: WarmupOption = None,
+                      duration: DurationOption = None, workers: WorkersOption = None,
+                      scheduler: SchedulerOption = None, out: OutOption = None, as_json: JsonOption = False,
+                      precision: Annotated[float, typer.Option(help="Warn when the p99 CI is wider than this "
+                                                                    "fraction of p99.", min=0.0)] = 0.10) -> None:
+    """Run independent replications and print each metric with its 95% confidence interval."""
+    scenario = load_or_exit(file)
+    with _user_errors(), _progress_bar("replications", not as_json) as progress:
+        report = replicate(scenario, replications, warmup=_warmup(warmup), duration_s=duration,
+                           p99_precision=precision, workers=workers, scheduler=scheduler, progress=progress)
+    if _finish(report, report.to_dict(), out, as_json):
+        return
+    table = Table("metric", "mean ± 95% CI", "low", "high", title=f"{report.scenario}: {replications} replications")
+    for name, interval in report.summary.items():
+        finite = interval.replications > 1
+        table.add_row(name, _ci(interval), f"{interval.low:.4g}" if finite else "-",
+                      f"{interval.high:.4g}" if finite else "-")
+    _stdout.print(table)
+    warm = report.warmup
+    _stdout.print(f"warm-up ({warm['method']}): {warm['min_s']:g}-{warm['max_s']:g} s", markup=False)
+    for warning in report.warnings:
+        _stdout.print(f"warning: {warning}", markup=False, style="yellow")
+
+
+def _print_usl(document: dict[str, Any]) -> None:
+    for series in document["series"]:
+        fit = series["fit"]
+        if fit is None:
+            continue
+        where = ", ".join(f"{path}={value}" for path, value in series["parameters"].items())
+        peak = f"{fit['peak_units']:.1f}" if fit["peak_units"] is not None else "none"
+        _stdout.print(f"USL fit of throughput vs {document['x']}{' (' + where + ')' if where else ''}: "
+                      f"contention σ={fit['contention']:.4g}, coherency κ={fit['coherency']:.4g}, "
+                      f"λ={fit['unit_throughput_rps']:.4g} req/s per unit, peak at {peak}, R²={fit['r_squared']:.3f}",
+                      markup=False)
+        if series.get("note"):
+            _stdout.print(f"note: {series['note']}", markup=False, style="yellow")
+
+
+def _figures_html(figure_data: dict[str, Any]) -> str:
+    """The sweep's charts as one self-contained HTML page (Plotly's script embedded once)."""
+    from sim import viz
+
+    charts = [viz.hockey_stick_figure(figure_data["latency_vs_load"])]
+    if "scalability" in figure_data:
+        charts.append(viz.scalability_figure(figure_data["scalability"]))
+    parts = [chart.to_html(full_html=False, include_plotlyjs=index == 0) for index, chart in enumerate(charts)]
+    return "<!doctype html><html><head><meta charset='utf-8'><title>sweep</title></head><body>" + "".join(
+        parts) + "</body></html>"
+
+
+@app.command("sweep")
+def sweep_command(file: FileArgument, vary: VaryOption, replications: ReplicationsOption = 1,
+                  warmup: WarmupOption = None, duration: DurationOption = None, workers: WorkersOption = None,
+                  scheduler: SchedulerOption = None, out: OutOption = None, as_json: JsonOption = False,
+                  figures: Annotated[Path | None, typer.Option(help="Write the figures (latency vs load with the "
+                                                                   "theory curve; USL fit): .html for charts, "
+                                                                   "anything else for their data as JSON.")] = None,
+                  ) -> None:
+    """Run every combination of the --vary values; print one row per point and write tidy rows."""
+    scenario = load_or_exit(file)
+    with _user_errors(), _progress_bar("sweep", not as_json) as progress:
+        result = sweep(scenario, vary, replications, warmup=_warmup(warmup), duration_s=duration, workers=workers,
+                       scheduler=scheduler, progress=progress)
+    figure_data = {"latency_vs_load": result.latency_vs_load()}
+    if any(path.rsplit(".", 1)[-1] in SIZE_FIELDS for path in result.parameters):
+        figure_data["scalability"] = result.scalability()
+    if figures is not None and figures.suffix.lower() == ".html":
+        figures.write_text(_figures_html(figure_data), encoding="utf-8")
+    elif figures is not None:
+        figures.write_text(json.dumps(figure_data, indent=1), encoding="utf-8")
+    points = result.points()
+    document = {"parameters": result.parameters, "seeds": result.seeds, "figures": figure_data,
+                "points": [{**point, "intervals": {name: interval.to_dict() for name, interval in
+                                                   point["intervals"].items()}} for point in points]}
+    if _finish(result, document, out, as_json):
+        return
+    table = Table(*result.parameters, "throughput req/s", "mean ms", "p99 ms", "theory mean ms", "stable")
+    for point in points:
+        intervals, theory = point["intervals"], point["theory_mean_latency_ms"]
+        table.add_row(*(str(value) for value in point["parameters"].values()), _ci(intervals.get("throughput_rps")),
+                      _ci(intervals.get("latency_mean_ms")), _ci(intervals.get("latency_p99_ms")),
+                      "unstable" if theory is None else f"{theory:.4g}", "yes" if point["stable"] else "no")
+    _stdout.print(table)
+    if "scalability" in figure_data:
+        _print_usl(figure_data["scalability"])
+
+
+def _candidate_row(candidate: Candidate, columns: list[str]) -> list[str]:
+    parameters = ", ".join(f"{'.'.join(path.split('.')[-2:])}={value}" for path, value in candidate.parameters.items())
+    return [parameters, f"{candidate.cost_per_hour:.4g}",
+            *(_ci(candidate.intervals.get(column)) for column in columns)]
+
+
+def _print_plan(result: PlanResult) -> None:
+    columns = list(dict.fromkeys([metric_column(parse_slo(text).metric) for text in result.slos]
+                                 + ["latency_p99_ms"]))
+    counts = {status: len(result.with_status(status)) for status in ("pruned", "simulated", "skipped")}
+    _stdout.print(f"{len(result.candidates)} candidates: {counts['pruned']} pruned by the twin, "
+                  f"{counts['simulated']} simulated ({len(result.seeds)} seeds each), {counts['skipped']} not needed",
+                  markup=False)
+    if result.best is None:
+        _stdout.print(f"no configuration meets {' and '.join(result.slos)}", markup=False, style="red")
+    else:
+        best = _candidate_row(result.best, columns)
+        caution = " (borderline: the CI straddles the threshold)" if result.best.borderline else ""
+        _stdout.print(f"cheapest meeting {' and '.join(result.slos)}: {best[0]} at {best[1]}/h; "
+                      + "; ".join(f"{column} {text}" for column, text in zip(columns, best[2:], strict=True))
+                      + caution, markup=False, style="green")
+    table = Table("configuration", "cost per hour", *columns, title="Pareto frontier: cost vs p99")
+    for candidate in result.frontier:
+        table.add_row(*_candidate_row(candidate, columns))
+    _stdout.print(table)
+
+
+@app.command("plan")
+def plan_command(file: FileArgument, vary: VaryOption,
+                 slo: Annotated[list[str], typer.Option("--slo", help="Objective such as 'p99<200ms'; repeatable.")],
+                 rate: Annotated[float | None, typer.Option(help="Set workload.rate_rps (req/s).", min=0.0)] = None,
+                 replications: ReplicationsOption = 3, warmup: WarmupOption = None, duration: DurationOption = None,
+                 margin: Annotated[float, typer.Option(help="Skip candidates the twin predicts slower than this "
+                                                            "many times a latency threshold.", min=1.0)] = 1.5,
+                 frontier: Annotated[bool, typer.Option(help="Also simulate pricier candidates that may extend "
+                                                              "the frontier.")] = True,
+                 workers: WorkersOption = None, scheduler: SchedulerOption = None, out: OutOption = None,
+                 as_json: JsonOption = False) -> None:
+    """Find the cheapest configuration meeting the SLO, and the Pareto frontier of cost vs p99."""
+    scenario = load_or_exit(file)
+    with _user_errors(), _progress_bar("plan", not as_json) as progress:
+        result = plan(scenario, slo, vary, rate_rps=rate, replications=replications, margin=margin,
+                      explore_frontier=frontier, warmup=_warmup(warmup), duration_s=duration, workers=workers,
+                      scheduler=scheduler, progress=progress)
+    if not _finish(result, result.to_dict(), out, as_json):
+        _print_plan(result)

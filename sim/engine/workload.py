@@ -1,0 +1,211 @@
+"""Arrival processes (open, closed, trace replay) split over request classes, with keys from a popularity law.
+
+Inter-arrival times, classes and keys come from three named streams drawn in batches, so the arrival stream
+is identical across variants of a scenario that change only its components (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+import simpy
+
+from sim.model.distributions import from_spec
+from sim.model.profiles import rate_function
+from sim.model.specs import KeySpaceSpec, WorkloadSpec
+from sim.model.traces import read_trace
+from sim.runtime.rng import RandomStreams
+from sim.runtime.stations import Component, Request, call_later
+
+BATCH_SIZE = 4096
+
+
+def key_probabilities(keys: KeySpaceSpec) -> np.ndarray:
+    """Probability of each key, most popular first (Zipf: p_i proportional to 1 / i^exponent)."""
+    if keys.distribution == "uniform":
+        return np.full(keys.count, 1.0 / keys.count)
+    weights = np.arange(1, keys.count + 1, dtype=float) ** -keys.zipf_exponent
+    return weights / weights.sum()
+
+
+def batched(draw: Callable[[int], np.ndarray]) -> Callable[[], Any]:
+    """A zero-argument function returning successive values of ``draw(BATCH_SIZE)``."""
+    buffer: list[Any] = []
+
+    def next_value() -> Any:
+        if not buffer:
+            batch = draw(BATCH_SIZE).tolist()
+            batch.reverse()
+            buffer.extend(batch)
+        return buffer.pop()
+
+    return next_value
+
+
+def key_sampler(keys: KeySpaceSpec, rng: np.random.Generator) -> Callable[[], int]:
+    """Draws key ranks (0 is the most popular key)."""
+    if keys.distribution == "uniform" or keys.zipf_exponent == 0:
+        return batched(lambda size: rng.integers(keys.count, size=size))
+    cumulative = np.cumsum(key_probabilities(keys))
+    cumulative[-1] = 1.0
+    return batched(lambda size: np.searchsorted(cumulative, rng.random(size), side="right"))
+
+
+class Recorder(Protocol):
+    """What the workload needs from the metrics: a place to report each finished request."""
+
+    in_flight: int
+
+    def finish(self, request: Request, status: int) -> None: ...
+
+
+class Workload:
+    """What every workload shares: classes, keys, entries, the request cap, and sending one request."""
+
+    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+                 components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
+        self.env = env
+        self.spec = spec
+        self.recorder = recorder
+        self.stop_s = stop_s
+        self.max_requests = max_requests
+        self.arrived = 0
+        self.capped = False
+        self.entries = [components[request_class.entry or spec.entry] for request_class in spec.classes]
+        self.is_write = [request_class.operation == "write" for request_class in spec.classes]
+        self.next_key = key_sampler(spec.keys, streams.stream("workload/keys"))
+        self.next_class = class_sampler(spec, streams.stream("workload/classes"))
+        self.finish = recorder.finish
+
+    def admit(self) -> bool:
+        """Whether another request may start now (before the end, and under the cap)."""
+        if self.env._now >= self.stop_s:
+            return False
+        if self.arrived >= self.max_requests:
+            self.capped = True
+            return False
+        return True
+
+    def send(self, class_index: int | None = None, key: int | None = None, reply: Any = None) -> Request:
+        """Create one request now and hand it to its entry component."""
+        self.arrived += 1
+        if class_index is None:
+            class_index = self.next_class()
+        request = Request(self.env._now, class_index, self.is_write[class_index],
+                          self.next_key() if key is None else key)
+        self.recorder.in_flight += 1
+        self.entries[class_index].accept(request, reply or self.finish, request)
+        return request
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+
+def class_sampler(spec: WorkloadSpec, rng: np.random.Generator) -> Callable[[], int]:
+    """Draws class indices by weight."""
+    if len(spec.classes) == 1:
+        return lambda: 0
+    cumulative = np.cumsum([request_class.weight for request_class in spec.classes])
+    cumulative /= cumulative[-1]
+    return batched(lambda size: np.searchsorted(cumulative, rng.random(size), side="right"))
+
+
+class OpenWorkload(Workload):
+    """Poisson arrivals; with a profile, a non-homogeneous Poisson process generated exactly by thinning."""
+
+    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+                 components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
+        super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
+        self.rate, self.max_rate_rps = rate_function(spec)
+        self.shaped = spec.profile is not None
+        arrivals = streams.stream("workload/arrivals")
+        mean_gap_s = 1.0 / self.max_rate_rps if self.max_rate_rps > 0 else float("inf")
+        self.next_gap_s = batched(lambda size: arrivals.exponential(mean_gap_s, size))
+        thinning = streams.stream("workload/thinning")
+        self.next_uniform = batched(lambda size: thinning.random(size))
+
+    def _delay_to_next_s(self) -> float:
+        """Time to the next accepted arrival: candidates at the peak rate, each kept with rate(t) / peak."""
+        if not self.shaped:
+            return self.next_gap_s()
+        clock = self.env._now
+        while clock < self.stop_s:
+            clock += self.next_gap_s()
+            if self.next_uniform() * self.max_rate_rps < self.rate(clock):
+                break
+        return clock - self.env._now
+
+    def start(self) -> None:
+        if self.max_rate_rps > 0:
+            call_later(self.env, self._delay_to_next_s(), self._arrive, None)
+
+    def _arrive(self, _unused: object) -> None:
+        # The hottest path of every open run: what ``admit`` and ``send`` do, inlined.
+        now = self.env._now
+        if now >= self.stop_s or self.arrived >= self.max_requests:
+            self.capped = now < self.stop_s
+            return
+        self.arrived += 1
+        class_index = self.next_class()
+        request = Request(now, class_index, self.is_write[class_index], self.next_key())
+        self.recorder.in_flight += 1
+        self.entries[class_index].accept(request, self.finish, request)
+        call_later(self.env, self._delay_to_next_s(), self._arrive, None)
+
+
+class ClosedWorkload(Workload):
+    """``users`` virtual users: send, wait for the answer, think, repeat (joining evenly over the ramp-up)."""
+
+    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+                 components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
+        super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
+        assert spec.think_time is not None and spec.users is not None
+        self.think_s = from_spec(spec.think_time).sampler(streams.stream("workload/think"))
+        self.users = spec.users
+
+    def start(self) -> None:
+        spacing_s = self.spec.ramp_up_s / self.users
+        for user in range(self.users):
+            call_later(self.env, user * spacing_s, self._request, None)
+
+    def _request(self, _unused: object) -> None:
+        if self.admit():
+            self.send(reply=self._answered)
+
+    def _answered(self, request: Request, status: int) -> None:
+        self.recorder.finish(request, status)
+        call_later(self.env, self.think_s(), self._request, None)
+
+
+class TraceWorkload(Workload):
+    """Replays arrival times (seconds from the start) and optional class names and keys from a CSV file."""
+
+    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+                 components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
+        super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
+        assert spec.trace_file is not None
+        self.trace = read_trace(spec.trace_file, [request_class.name for request_class in spec.classes])
+        self.position = 0
+
+    def start(self) -> None:
+        if len(self.trace.times_s):
+            call_later(self.env, float(self.trace.times_s[0]), self._arrive, None)
+
+    def _arrive(self, _unused: object) -> None:
+        if not self.admit():
+            return
+        index = self.position
+        self.send(self.trace.class_index(index), self.trace.key(index))
+        self.position += 1
+        if self.position < len(self.trace.times_s):
+            call_later(self.env, float(self.trace.times_s[self.position]) - self.env._now, self._arrive, None)
+
+
+def build_workload(env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+                   components: dict[str, Component], recorder: Recorder, stop_s: float,
+                   max_requests: int) -> Workload:
+    """The workload generator for the spec's ``type``."""
+    kinds = {"open": OpenWorkload, "closed": ClosedWorkload, "trace": TraceWorkload}
+    return kinds[spec.type](env, spec, streams, components, recorder, stop_s, max_requests)

@@ -1,0 +1,124 @@
+"""Service-time distributions: sampling (in seconds, buffered) and analytic moments (in milliseconds).
+
+The same object serves the simulation (``sampler``) and the theory (``mean_ms``, ``scv``), so both always
+describe the same distribution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from sim.model.specs import (
+    DeterministicSpec,
+    EmpiricalSpec,
+    ExponentialSpec,
+    LognormalSpec,
+    UniformSpec,
+)
+
+BATCH_SIZE = 1024
+Sampler = Callable[[], float]
+AnySpec = ExponentialSpec | DeterministicSpec | UniformSpec | LognormalSpec | EmpiricalSpec
+
+
+class Distribution:
+    """A positive random time with known mean and variance."""
+
+    name = "distribution"
+
+    def __init__(self, mean_ms: float, variance_ms2: float) -> None:
+        self.mean_ms = mean_ms
+        self.variance_ms2 = variance_ms2
+
+    @property
+    def scv(self) -> float:
+        """Squared coefficient of variation, variance / mean^2 (1 for exponential, 0 for deterministic)."""
+        return self.variance_ms2 / self.mean_ms**2
+
+    def draw_ms(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` independent samples in milliseconds."""
+        raise NotImplementedError
+
+    def sampler(self, rng: np.random.Generator) -> Sampler:
+        """A zero-argument function returning the next sample in seconds, drawn in batches for speed."""
+        buffer: list[float] = []
+
+        def next_seconds() -> float:
+            if not buffer:
+                batch = (self.draw_ms(rng, BATCH_SIZE) / 1000.0).tolist()
+                batch.reverse()
+                buffer.extend(batch)
+            return buffer.pop()
+
+        return next_seconds
+
+
+class Exponential(Distribution):
+    name = "exponential"
+
+    def __init__(self, mean_ms: float) -> None:
+        super().__init__(mean_ms, mean_ms**2)
+
+    def draw_ms(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.exponential(self.mean_ms, size)
+
+
+class Deterministic(Distribution):
+    name = "deterministic"
+
+    def __init__(self, mean_ms: float) -> None:
+        super().__init__(mean_ms, 0.0)
+
+    def draw_ms(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, self.mean_ms)
+
+
+class Uniform(Distribution):
+    name = "uniform"
+
+    def __init__(self, low_ms: float, high_ms: float) -> None:
+        super().__init__((low_ms + high_ms) / 2, (high_ms - low_ms) ** 2 / 12)
+        self.low_ms, self.high_ms = low_ms, high_ms
+
+    def draw_ms(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.uniform(self.low_ms, self.high_ms, size)
+
+
+class Lognormal(Distribution):
+    name = "lognormal"
+
+    def __init__(self, mean_ms: float, cv: float) -> None:
+        super().__init__(mean_ms, (cv * mean_ms) ** 2)
+        self.sigma = math.sqrt(math.log1p(cv**2))
+        self.mu = math.log(mean_ms) - self.sigma**2 / 2
+
+    def draw_ms(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.lognormal(self.mu, self.sigma, size)
+
+
+class Empirical(Distribution):
+    name = "empirical"
+
+    def __init__(self, samples_ms: list[float]) -> None:
+        values = np.asarray(samples_ms, dtype=float)
+        super().__init__(float(values.mean()), float(values.var()))
+        self.samples_ms = values
+
+    def draw_ms(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.choice(self.samples_ms, size)
+
+
+def from_spec(spec: AnySpec) -> Distribution:
+    """The distribution a scenario's ``distribution:`` block describes."""
+    if isinstance(spec, ExponentialSpec):
+        return Exponential(spec.mean_ms)
+    if isinstance(spec, DeterministicSpec):
+        return Deterministic(spec.mean_ms)
+    if isinstance(spec, UniformSpec):
+        return Uniform(spec.low_ms, spec.high_ms)
+    if isinstance(spec, LognormalSpec):
+        return Lognormal(spec.mean_ms, spec.cv)
+    return Empirical(spec.samples_ms)

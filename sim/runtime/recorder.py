@@ -1,0 +1,114 @@
+"""Measurements: per-request records in compact columns, and cumulative snapshots of every level.
+
+Records cost 14 bytes a request (arrival float64, latency float32, status int8, class int8). Levels such as
+busy workers and queue length are integrated over time as they change (no sampling error); snapshots of the
+running integrals at bin edges give windowed averages for any interval by subtraction.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.runtime.stations import Component, Request, Station, call_later
+
+
+class RequestRecorder:
+    """Collects one row per finished request and counts requests still in flight."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.arrival_s = array("d")
+        self.latency_ms = array("f")
+        self.status = array("b")
+        self.class_index = array("b")
+        self.in_flight = 0
+        self.drained: simpy.Event | None = None
+
+    def finish(self, request: Request, status: int) -> None:
+        self.arrival_s.append(request.arrival_s)
+        self.latency_ms.append((self.env._now - request.arrival_s) * 1000.0)
+        self.status.append(status)
+        self.class_index.append(request.class_index)
+        self.in_flight -= 1
+        if self.in_flight == 0 and self.drained is not None and not self.drained.triggered:
+            self.drained.succeed()
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The records as numpy arrays sharing the recorder's memory."""
+        return {
+            "arrival_s": np.frombuffer(self.arrival_s, dtype=np.float64),
+            "latency_ms": np.frombuffer(self.latency_ms, dtype=np.float32),
+            "status": np.frombuffer(self.status, dtype=np.int8),
+            "class_index": np.frombuffer(self.class_index, dtype=np.int8),
+        }
+
+
+@dataclass
+class LevelHistory:
+    """Cumulative counters of one component or station at each snapshot time (rows) for each field."""
+
+    name: str
+    fields: tuple[str, ...]
+    values: np.ndarray
+
+    def column(self, field: str) -> np.ndarray:
+        return self.values[:, self.fields.index(field)]
+
+
+class Snapshotter:
+    """Records cumulative counters of every component and station at chosen times."""
+
+    def __init__(self, env: simpy.Environment, components: dict[str, Component], times_s: list[float]) -> None:
+        self.env = env
+        self.components = components
+        self.times_s = times_s
+        self.component_rows: dict[str, list[list[float]]] = {name: [] for name in components}
+        self.station_rows: dict[str, list[list[float]]] = {
+            station.name: [] for component in components.values() for station in component.stations
+        }
+
+    def start(self) -> None:
+        """Schedule every snapshot but the last, which the engine takes when it stops the clock there."""
+        for time_s in self.times_s[:-1]:
+            call_later(self.env, time_s - self.env.now, self._take_scheduled, None)
+
+    def _take_scheduled(self, _unused: object) -> None:
+        self.take()
+
+    def take(self) -> None:
+        now = self.env.now
+        for name, component in self.components.items():
+            self.component_rows[name].append(component.snapshot(now))
+            for station in component.stations:
+                self.station_rows[station.name].append(station.snapshot(now))
+
+    def histories(self) -> tuple[dict[str, LevelHistory], dict[str, LevelHistory]]:
+        """Snapshots as arrays: (per component, per station)."""
+        components = {
+            name: LevelHistory(name, Component.FIELDS + tuple(component.extra_fields()),
+                               np.asarray(self.component_rows[name], dtype=float))
+            for name, component in self.components.items()
+        }
+        stations = {name: LevelHistory(name, Station.FIELDS, np.asarray(rows, dtype=float))
+                    for name, rows in self.station_rows.items()}
+        return components, stations
+
+
+def snapshot_times(duration_s: float, warmup_s: float, bin_s: float) -> list[float]:
+    """Bin edges from 0 to the end, plus the end of warm-up, sorted and unique."""
+    edges = np.arange(0.0, duration_s + 1e-9, bin_s).tolist()
+    return sorted(set([*edges, warmup_s, duration_s]))
+
+
+def percentiles_ms(latencies_ms: np.ndarray) -> dict[str, float | None]:
+    """Mean, p50, p90, p95, p99 and p99.9 of latencies (None when there are none)."""
+    if latencies_ms.size == 0:
+        return {"mean": None, "p50": None, "p90": None, "p95": None, "p99": None, "p999": None}
+    values = latencies_ms.astype(np.float64)
+    p50, p90, p95, p99, p999 = np.percentile(values, [50, 90, 95, 99, 99.9])
+    return {"mean": float(values.mean()), "p50": float(p50), "p90": float(p90), "p95": float(p95),
+            "p99": float(p99), "p999": float(p999)}

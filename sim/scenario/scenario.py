@@ -1,0 +1,216 @@
+"""The scenario: a validated description of an architecture and its traffic, loaded from YAML or JSON.
+
+A scenario is data only. ``load_scenario`` reads a file, ``parse_scenario`` checks a mapping, and both
+raise :class:`ScenarioError` listing every problem as ``path: what is wrong (got X)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from sim.model.errors import Problem, ScenarioError, did_you_mean, pydantic_problems
+from sim.model.slo import parse_slo
+from sim.model.specs import (
+    ComponentSpec,
+    StrictModel,
+    WorkloadSpec,
+    downstream_names,
+)
+from sim.model.traces import TraceError, read_trace
+from sim.model.yaml12 import YamlError, safe_load_yaml
+
+MAX_SCENARIO_BYTES = 1_000_000
+WEIGHT_TOLERANCE = 1e-6
+
+
+class Scenario(StrictModel):
+    """An architecture (named components wired by name) and the traffic sent through it."""
+
+    name: Annotated[str, Field(min_length=1)] = "scenario"
+    description: str = ""
+    duration_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    warmup_s: Annotated[float, Field(ge=0)] = 5.0
+    seed: Annotated[int, Field(ge=0)] = 1
+    time_bin_s: Annotated[float, Field(gt=0)] = 1.0
+    max_requests: Annotated[int, Field(ge=1, le=50_000_000)] = 2_000_000
+    slos: list[str] = Field(default_factory=list)
+    workload: WorkloadSpec
+    components: Annotated[dict[str, ComponentSpec], Field(min_length=1)]
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML, defaults written out so the file documents itself (unset options left out)."""
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True)
+
+    def duration_updates(self, duration_s: float) -> dict[str, float]:
+        """The fields that run this scenario for ``duration_s`` instead: warm-up capped at half the run."""
+        return {"duration_s": float(duration_s), "warmup_s": float(min(self.warmup_s, duration_s / 2))}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain JSON-compatible data."""
+        return self.model_dump(mode="json")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (``.yaml``, ``.yml`` or ``.json``)."""
+    file_path = Path(path)
+    try:
+        raw_bytes = file_path.read_bytes()
+    except OSError as error:
+        raise ScenarioError([Problem("", f"cannot read file ({error.strerror})")], str(path)) from None
+    return parse_scenario_text(raw_bytes, source=str(path), base_directory=file_path.parent)
+
+
+def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Path | None = None) -> Scenario:
+    """Validate a scenario given as YAML or JSON text (JSON is a subset of YAML).
+
+    A relative ``trace_file`` is found relative to ``base_directory`` (the scenario file's folder) if given.
+    """
+    if len(text) > MAX_SCENARIO_BYTES:
+        size_problem = Problem("", f"file is too large ({len(text):,} bytes; at most {MAX_SCENARIO_BYTES:,})")
+        raise ScenarioError([size_problem], source)
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ScenarioError([Problem("", "file is not UTF-8 text")], source) from None
+    try:
+        data = safe_load_yaml(text)
+    except YamlError as problem:
+        raise ScenarioError([Problem("", str(problem))], source) from None
+    workload: Any = data.get("workload") if isinstance(data, dict) else None
+    trace = workload.get("trace_file") if isinstance(workload, dict) else None
+    if base_directory is not None and isinstance(trace, str) and not Path(trace).is_absolute():
+        workload["trace_file"] = str((base_directory / trace).resolve())
+    return parse_scenario(data, source=source)
+
+
+def parse_scenario(data: Any, source: str = "") -> Scenario:
+    """Validate a mapping as a scenario: field types and ranges first, then the wiring."""
+    if not isinstance(data, Mapping):
+        got = type(data).__name__ if data is not None else "an empty document"
+        raise ScenarioError([Problem("", f"a scenario must be a mapping of fields (got {got})")], source)
+    try:
+        scenario = Scenario.model_validate(dict(data))
+    except ValidationError as error:
+        raise ScenarioError(pydantic_problems(error, data, Scenario), source) from None
+    problems = wiring_problems(scenario)
+    if problems:
+        raise ScenarioError(problems, source)
+    return scenario
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files, for editors and validators."""
+    return Scenario.model_json_schema()
+
+
+def scenario_from_json(text: str) -> Scenario:
+    """Rebuild a scenario from ``Scenario.model_dump_json`` output (used to pass scenarios between processes)."""
+    return parse_scenario(json.loads(text))
+
+
+# --- wiring -----------------------------------------------------------------------------------------
+
+
+def wiring_problems(scenario: Scenario) -> list[Problem]:
+    """Dangling names, wrong targets, cycles and class weights that do not sum to 1."""
+    names = list(scenario.components)
+    problems = _reference_problems(scenario, names)
+    weights = sum(request_class.weight for request_class in scenario.workload.classes)
+    if abs(weights - 1.0) > WEIGHT_TOLERANCE:
+        problems.append(Problem("workload.classes", f"class weights must sum to 1 (got {weights:g})"))
+    if scenario.warmup_s >= scenario.duration_s:
+        problems.append(
+            Problem("warmup_s", f"warm-up must be shorter than duration_s={scenario.duration_s:g} "
+                    f"(got {scenario.warmup_s:g})")
+        )
+    for index, text in enumerate(scenario.slos):
+        try:
+            parse_slo(text)
+        except ValueError as error:
+            problems.append(Problem(f"slos.{index}", str(error)))
+    problems.extend(_trace_problems(scenario))
+    if not problems:
+        problems.extend(_cycle_problems(scenario))
+    return problems
+
+
+def _trace_problems(scenario: Scenario) -> list[Problem]:
+    workload = scenario.workload
+    if workload.trace_file is None:
+        return []
+    try:
+        read_trace(workload.trace_file, [request_class.name for request_class in workload.classes])
+    except TraceError as error:
+        return [Problem("workload.trace_file", str(error))]
+    return []
+
+
+def _reference_problems(scenario: Scenario, names: list[str]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def check(path: str, name: str) -> None:
+        if name not in scenario.components:
+            known = ", ".join(names)
+            problems.append(Problem(path, f"no component named {name!r}{did_you_mean(name, names)}; "
+                                          f"components: {known}"))
+
+    check("workload.entry", scenario.workload.entry)
+    for index, request_class in enumerate(scenario.workload.classes):
+        if request_class.entry is not None:
+            check(f"workload.classes.{index}.entry", request_class.entry)
+    for name, spec in scenario.components.items():
+        for suffix, target in downstream_names(spec):
+            check(f"components.{name}.{suffix}", target)
+        if spec.kind == "load_balancer" and spec.target in scenario.components:
+            target_kind = scenario.components[spec.target].kind
+            if target_kind != "service":
+                problems.append(Problem(f"components.{name}.target",
+                                        f"a load balancer fronts a service (got {spec.target!r}, a {target_kind})"))
+    return problems
+
+
+def _cycle_problems(scenario: Scenario) -> list[Problem]:
+    """Requests follow the wiring; a cycle would send a request round forever."""
+    state: dict[str, str] = {}
+    problems: list[Problem] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for suffix, target in downstream_names(scenario.components[name]):
+            if state.get(target) == "open":
+                loop = " -> ".join([*trail[trail.index(target):], target])
+                problems.append(Problem(f"components.{name}.{suffix}",
+                                        f"this call closes a cycle that never terminates ({loop})"))
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[name] = "done"
+
+    for name in scenario.components:
+        if name not in state:
+            visit(name, [name])
+    return problems
+
+
+def topological_order(scenario: Scenario) -> list[str]:
+    """Component names, each after every component it sends requests to (leaves first)."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        seen.add(name)
+        for _suffix, target in downstream_names(scenario.components[name]):
+            if target not in seen:
+                visit(target)
+        order.append(name)
+
+    for name in scenario.components:
+        if name not in seen:
+            visit(name)
+    return order
