@@ -13,7 +13,7 @@ from rich.console import Console
 
 from sim.cli.common import FileArgument, app, load_or_exit
 from sim.cli.render import render_summary
-from sim.engine.run import run as run_scenario
+from sim.results import run as run_scenario
 from sim.scenario.gallery import first_sentence, gallery_paths
 from sim.scenario.scenario import ScenarioError, load_scenario, parse_scenario, scenario_json_schema
 

@@ -1,20 +1,48 @@
-"""Build a model from a scenario and run one replication: construct, connect, start, run, collect."""
+"""Build a model from a scenario and run one replication: construct, connect, start, run, collect.
+
+``simulate`` returns the raw measurements (``RunOutput``); ``sim.results`` turns them into a ``Result``.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
-import simpy
+import numpy as np
 
 from sim.engine.workload import build_workload
 from sim.kinds.registry import build_component
-from sim.results.result import Result, RunInfo
-from sim.runtime.recorder import RequestRecorder, Snapshotter, snapshot_times
+from sim.runtime.component import Component
+from sim.runtime.loop import EventLoop
+from sim.runtime.recorder import LevelHistory, RequestRecorder, Snapshotter, snapshot_times
 from sim.runtime.rng import RandomStreams
-from sim.runtime.stations import Component, Environment
 from sim.scenario.scenario import Scenario
 
 DRAIN_FRACTION = 0.5
+
+
+@dataclass
+class RunInfo:
+    """Facts about how a run went, beside its measurements."""
+
+    seed: int
+    wall_time_s: float
+    in_flight_at_end: int
+    capped: bool
+    snapshot_times_s: list[float]
+    station_servers: dict[str, int] = field(default_factory=dict)
+    station_owner: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunOutput:
+    """The raw measurements of one replication: per-request records and cumulative level histories."""
+
+    scenario: Scenario
+    info: RunInfo
+    records: dict[str, np.ndarray]
+    component_levels: dict[str, LevelHistory]
+    station_levels: dict[str, LevelHistory]
 
 
 class Model:
@@ -22,7 +50,7 @@ class Model:
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
         self.scenario = scenario
-        self.env = Environment()
+        self.env = EventLoop()
         streams = RandomStreams(seed)
         self.components: dict[str, Component] = {
             name: build_component(self.env, name, spec, streams) for name, spec in scenario.components.items()
@@ -42,13 +70,12 @@ class Model:
         self.env.run(until=self.scenario.duration_s)
         self.snapshotter.take()
         if self.recorder.in_flight > 0:
-            self.recorder.drained = simpy.Event(self.env)
-            budget = self.env.timeout(self.scenario.duration_s * DRAIN_FRACTION)
-            self.env.run(until=self.env.any_of([self.recorder.drained, budget]))
+            self.recorder.drained = self.env.signal()
+            self.env.run_until_signal(self.recorder.drained, self.scenario.duration_s * DRAIN_FRACTION)
 
 
-def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = None) -> Result:
-    """Simulate one replication of ``scenario`` and return its measurements.
+def simulate(scenario: Scenario, seed: int | None = None, duration_s: float | None = None) -> RunOutput:
+    """Simulate one replication of ``scenario`` and return its raw measurements.
 
     Args:
         scenario: A validated scenario.
@@ -56,7 +83,8 @@ def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = 
         duration_s: Overrides the simulated duration (warm-up is kept, capped below the new duration).
 
     Returns:
-        The run's Result: per-request records, per-component levels, time series and a summary.
+        Per-request records and per-component and per-station level histories (``sim.run`` wraps them in a
+        ``Result``).
     """
     if duration_s is not None:
         scenario = scenario.model_copy(update=scenario.duration_updates(duration_s))
@@ -76,4 +104,4 @@ def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = 
         station_owner={station.name: name for name, component in model.components.items()
                        for station in component.stations},
     )
-    return Result(scenario, info, model.recorder.columns(), component_levels, station_levels)
+    return RunOutput(scenario, info, model.recorder.columns(), component_levels, station_levels)

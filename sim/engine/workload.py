@@ -10,47 +10,18 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
-import simpy
 
-from sim.model.distributions import from_spec
+from sim.model.distributions import batched, from_spec
+from sim.model.keys import key_sampler
 from sim.model.profiles import rate_function
-from sim.model.specs import KeySpaceSpec, WorkloadSpec
+from sim.model.specs import WorkloadSpec
 from sim.model.traces import read_trace
+from sim.runtime.component import Component
+from sim.runtime.requests import Request
 from sim.runtime.rng import RandomStreams
-from sim.runtime.stations import Component, Request, call_later
+from sim.runtime.scheduler import Scheduler
 
 BATCH_SIZE = 4096
-
-
-def key_probabilities(keys: KeySpaceSpec) -> np.ndarray:
-    """Probability of each key, most popular first (Zipf: p_i proportional to 1 / i^exponent)."""
-    if keys.distribution == "uniform":
-        return np.full(keys.count, 1.0 / keys.count)
-    weights = np.arange(1, keys.count + 1, dtype=float) ** -keys.zipf_exponent
-    return weights / weights.sum()
-
-
-def batched(draw: Callable[[int], np.ndarray]) -> Callable[[], Any]:
-    """A zero-argument function returning successive values of ``draw(BATCH_SIZE)``."""
-    buffer: list[Any] = []
-
-    def next_value() -> Any:
-        if not buffer:
-            batch = draw(BATCH_SIZE).tolist()
-            batch.reverse()
-            buffer.extend(batch)
-        return buffer.pop()
-
-    return next_value
-
-
-def key_sampler(keys: KeySpaceSpec, rng: np.random.Generator) -> Callable[[], int]:
-    """Draws key ranks (0 is the most popular key)."""
-    if keys.distribution == "uniform" or keys.zipf_exponent == 0:
-        return batched(lambda size: rng.integers(keys.count, size=size))
-    cumulative = np.cumsum(key_probabilities(keys))
-    cumulative[-1] = 1.0
-    return batched(lambda size: np.searchsorted(cumulative, rng.random(size), side="right"))
 
 
 class Recorder(Protocol):
@@ -64,7 +35,7 @@ class Recorder(Protocol):
 class Workload:
     """What every workload shares: classes, keys, entries, the request cap, and sending one request."""
 
-    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+    def __init__(self, env: Scheduler, spec: WorkloadSpec, streams: RandomStreams,
                  components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
         self.env = env
         self.spec = spec
@@ -81,7 +52,7 @@ class Workload:
 
     def admit(self) -> bool:
         """Whether another request may start now (before the end, and under the cap)."""
-        if self.env._now >= self.stop_s:
+        if self.env.now >= self.stop_s:
             return False
         if self.arrived >= self.max_requests:
             self.capped = True
@@ -93,7 +64,7 @@ class Workload:
         self.arrived += 1
         if class_index is None:
             class_index = self.next_class()
-        request = Request(self.env._now, class_index, self.is_write[class_index],
+        request = Request(self.env.now, class_index, self.is_write[class_index],
                           self.next_key() if key is None else key)
         self.recorder.in_flight += 1
         self.entries[class_index].accept(request, reply or self.finish, request)
@@ -109,41 +80,41 @@ def class_sampler(spec: WorkloadSpec, rng: np.random.Generator) -> Callable[[], 
         return lambda: 0
     cumulative = np.cumsum([request_class.weight for request_class in spec.classes])
     cumulative /= cumulative[-1]
-    return batched(lambda size: np.searchsorted(cumulative, rng.random(size), side="right"))
+    return batched(lambda size: np.searchsorted(cumulative, rng.random(size), side="right"), BATCH_SIZE)
 
 
 class OpenWorkload(Workload):
     """Poisson arrivals; with a profile, a non-homogeneous Poisson process generated exactly by thinning."""
 
-    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+    def __init__(self, env: Scheduler, spec: WorkloadSpec, streams: RandomStreams,
                  components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
         super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
         self.rate, self.max_rate_rps = rate_function(spec)
         self.shaped = spec.profile is not None
         arrivals = streams.stream("workload/arrivals")
         mean_gap_s = 1.0 / self.max_rate_rps if self.max_rate_rps > 0 else float("inf")
-        self.next_gap_s = batched(lambda size: arrivals.exponential(mean_gap_s, size))
+        self.next_gap_s = batched(lambda size: arrivals.exponential(mean_gap_s, size), BATCH_SIZE)
         thinning = streams.stream("workload/thinning")
-        self.next_uniform = batched(lambda size: thinning.random(size))
+        self.next_uniform = batched(lambda size: thinning.random(size), BATCH_SIZE)
 
     def _delay_to_next_s(self) -> float:
         """Time to the next accepted arrival: candidates at the peak rate, each kept with rate(t) / peak."""
         if not self.shaped:
             return self.next_gap_s()
-        clock = self.env._now
+        clock = self.env.now
         while clock < self.stop_s:
             clock += self.next_gap_s()
             if self.next_uniform() * self.max_rate_rps < self.rate(clock):
                 break
-        return clock - self.env._now
+        return clock - self.env.now
 
     def start(self) -> None:
         if self.max_rate_rps > 0:
-            call_later(self.env, self._delay_to_next_s(), self._arrive, None)
+            self.env.call_later(self._delay_to_next_s(), self._arrive, None)
 
     def _arrive(self, _unused: object) -> None:
         # The hottest path of every open run: what ``admit`` and ``send`` do, inlined.
-        now = self.env._now
+        now = self.env.now
         if now >= self.stop_s or self.arrived >= self.max_requests:
             self.capped = now < self.stop_s
             return
@@ -152,13 +123,13 @@ class OpenWorkload(Workload):
         request = Request(now, class_index, self.is_write[class_index], self.next_key())
         self.recorder.in_flight += 1
         self.entries[class_index].accept(request, self.finish, request)
-        call_later(self.env, self._delay_to_next_s(), self._arrive, None)
+        self.env.call_later(self._delay_to_next_s(), self._arrive, None)
 
 
 class ClosedWorkload(Workload):
     """``users`` virtual users: send, wait for the answer, think, repeat (joining evenly over the ramp-up)."""
 
-    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+    def __init__(self, env: Scheduler, spec: WorkloadSpec, streams: RandomStreams,
                  components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
         super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
         assert spec.think_time is not None and spec.users is not None
@@ -168,7 +139,7 @@ class ClosedWorkload(Workload):
     def start(self) -> None:
         spacing_s = self.spec.ramp_up_s / self.users
         for user in range(self.users):
-            call_later(self.env, user * spacing_s, self._request, None)
+            self.env.call_later(user * spacing_s, self._request, None)
 
     def _request(self, _unused: object) -> None:
         if self.admit():
@@ -176,13 +147,13 @@ class ClosedWorkload(Workload):
 
     def _answered(self, request: Request, status: int) -> None:
         self.recorder.finish(request, status)
-        call_later(self.env, self.think_s(), self._request, None)
+        self.env.call_later(self.think_s(), self._request, None)
 
 
 class TraceWorkload(Workload):
     """Replays arrival times (seconds from the start) and optional class names and keys from a CSV file."""
 
-    def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+    def __init__(self, env: Scheduler, spec: WorkloadSpec, streams: RandomStreams,
                  components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
         super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
         assert spec.trace_file is not None
@@ -191,7 +162,7 @@ class TraceWorkload(Workload):
 
     def start(self) -> None:
         if len(self.trace.times_s):
-            call_later(self.env, float(self.trace.times_s[0]), self._arrive, None)
+            self.env.call_later(float(self.trace.times_s[0]), self._arrive, None)
 
     def _arrive(self, _unused: object) -> None:
         if not self.admit():
@@ -200,10 +171,10 @@ class TraceWorkload(Workload):
         self.send(self.trace.class_index(index), self.trace.key(index))
         self.position += 1
         if self.position < len(self.trace.times_s):
-            call_later(self.env, float(self.trace.times_s[self.position]) - self.env._now, self._arrive, None)
+            self.env.call_later(float(self.trace.times_s[self.position]) - self.env.now, self._arrive, None)
 
 
-def build_workload(env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
+def build_workload(env: Scheduler, spec: WorkloadSpec, streams: RandomStreams,
                    components: dict[str, Component], recorder: Recorder, stop_s: float,
                    max_requests: int) -> Workload:
     """The workload generator for the spec's ``type``."""

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.model.status import OK
 from sim.results.result import Result
-from sim.runtime.stations import OK
 
 CONFIDENCE_LEVEL = 0.95
 MSER_BATCH_SIZE = 5

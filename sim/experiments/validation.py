@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sim.engine.run import run
 from sim.experiments.statistics import confidence_interval
 from sim.model.distributions import from_spec
 from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
+from sim.results import run
 from sim.scenario.scenario import Scenario, parse_scenario
 from sim.theory import queues as theory
 

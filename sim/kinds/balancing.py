@@ -11,17 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.model.keys import mix_key
 from sim.runtime.rng import stream_key
-
-MASK_64 = (1 << 64) - 1
-
-
-def mix_key(key: int) -> int:
-    """SplitMix64 finaliser: spreads consecutive keys evenly over 64 bits (used for shards and hash rings)."""
-    value = (key + 0x9E3779B97F4A7C15) & MASK_64
-    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & MASK_64
-    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & MASK_64
-    return value ^ (value >> 31)
 
 
 class RoundRobin:

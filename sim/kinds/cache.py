@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-import simpy
-
 from sim.model.specs import CacheSpec
+from sim.model.status import OK
+from sim.runtime.component import Component
+from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
-from sim.runtime.stations import OK, Component, Reply, Request, Visit, call_later
+from sim.runtime.scheduler import Scheduler
 
 
 class LruCache:
@@ -55,7 +56,7 @@ class Cache(Component):
 
     kind = "cache"
 
-    def __init__(self, env: simpy.Environment, name: str, spec: CacheSpec, streams: RandomStreams) -> None:
+    def __init__(self, env: Scheduler, name: str, spec: CacheSpec, streams: RandomStreams) -> None:
         super().__init__(env, name, spec)
         self.store: Component | None = None
         self.lru = LruCache(spec.capacity_keys, spec.ttl_s)
@@ -74,12 +75,12 @@ class Cache(Component):
         if request.is_write:
             self.lru.invalidate(request.key)
             self._forward(visit)
-        elif self.lru.lookup(request.key, self.env._now):
+        elif self.lru.lookup(request.key, self.env.now):
             self.hits += 1
-            call_later(self.env, self.hit_latency_s, self._hit_done, visit)
+            self.env.call_later(self.hit_latency_s, self._hit_done, visit)
         else:
             self.misses += 1
-            call_later(self.env, self.miss_latency_s, self._forward, visit)
+            self.env.call_later(self.miss_latency_s, self._forward, visit)
 
     def _hit_done(self, visit: Visit) -> None:
         self._settle(visit, OK)
@@ -90,5 +91,5 @@ class Cache(Component):
 
     def _stored(self, visit: Visit, status: int) -> None:
         if status == OK and not visit.request.is_write:
-            self.lru.insert(visit.request.key, self.env._now)
+            self.lru.insert(visit.request.key, self.env.now)
         self._settle(visit, status)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import simpy
-
-from sim.kinds.balancing import mix_key
 from sim.model.distributions import from_spec
+from sim.model.keys import mix_key
 from sim.model.specs import DatabaseSpec
+from sim.model.status import DROPPED, OK
+from sim.runtime.component import Component
+from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
-from sim.runtime.stations import DROPPED, OK, Component, Reply, Request, Station, Visit, call_later
+from sim.runtime.scheduler import Scheduler
+from sim.runtime.stations import Station
 
 
 def shard_of(key: int, shard_count: int) -> int:
@@ -28,7 +30,7 @@ class Database(Component):
 
     kind = "database"
 
-    def __init__(self, env: simpy.Environment, name: str, spec: DatabaseSpec, streams: RandomStreams) -> None:
+    def __init__(self, env: Scheduler, name: str, spec: DatabaseSpec, streams: RandomStreams) -> None:
         super().__init__(env, name, spec)
         self.read_distribution = from_spec(spec.read_time)
         self.write_distribution = from_spec(spec.write_time)
@@ -64,7 +66,7 @@ class Database(Component):
 
     def _start(self, visit: Visit) -> None:
         duration_s = self.sample_write_s() if visit.request.is_write else self.sample_read_s()
-        call_later(self.env, duration_s, self._done, visit)
+        self.env.call_later(duration_s, self._done, visit)
 
     def _done(self, visit: Visit) -> None:
         assert visit.station is not None

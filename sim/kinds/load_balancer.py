@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import simpy
-
 from sim.kinds.balancing import LeastConnections, PowerOfTwoChoices, make_policy
 from sim.kinds.service import Service
 from sim.model.specs import LoadBalancerSpec
+from sim.runtime.component import Component
+from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
-from sim.runtime.stations import Component, Reply, Request, Visit, call_later
+from sim.runtime.scheduler import Scheduler
 
 
 class LoadBalancer(Component):
@@ -18,7 +18,7 @@ class LoadBalancer(Component):
 
     kind = "load_balancer"
 
-    def __init__(self, env: simpy.Environment, name: str, spec: LoadBalancerSpec, streams: RandomStreams) -> None:
+    def __init__(self, env: Scheduler, name: str, spec: LoadBalancerSpec, streams: RandomStreams) -> None:
         super().__init__(env, name, spec)
         self.rng = streams.stream(f"component/{name}/routing")
         self.latency_s = spec.latency_ms / 1000.0
@@ -36,7 +36,7 @@ class LoadBalancer(Component):
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         visit = self._enter(request, reply, token)
         if self.latency_s > 0.0:
-            call_later(self.env, self.latency_s, self._route, visit)
+            self.env.call_later(self.latency_s, self._route, visit)
         else:
             self._route(visit)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import simpy
-
 from sim.kinds.cache import Cache
 from sim.kinds.database import Database
 from sim.kinds.load_balancer import LoadBalancer
 from sim.kinds.service import Service
+from sim.runtime.component import Component
 from sim.runtime.rng import RandomStreams
-from sim.runtime.stations import Component
+from sim.runtime.scheduler import Scheduler
 
 RUNTIMES: dict[str, type[Component]] = {
     "service": Service,
@@ -19,7 +18,7 @@ RUNTIMES: dict[str, type[Component]] = {
 }
 
 
-def build_component(env: simpy.Environment, name: str, spec: object, streams: RandomStreams) -> Component:
+def build_component(env: Scheduler, name: str, spec: object, streams: RandomStreams) -> Component:
     """Construct the runtime for one component spec."""
     runtime = RUNTIMES[spec.kind]  # type: ignore[attr-defined]
     return runtime(env, name, spec, streams)  # type: ignore[call-arg]

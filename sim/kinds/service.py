@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import simpy
-
 from sim.model.distributions import from_spec
 from sim.model.specs import ServiceSpec
+from sim.model.status import DROPPED, OK, TIMED_OUT
+from sim.runtime.component import Component
+from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
-from sim.runtime.stations import DROPPED, OK, TIMED_OUT, Component, Reply, Request, Station, Visit, call_later
+from sim.runtime.scheduler import Scheduler
+from sim.runtime.stations import Station
 
 
 class Service(Component):
@@ -23,7 +25,7 @@ class Service(Component):
 
     kind = "service"
 
-    def __init__(self, env: simpy.Environment, name: str, spec: ServiceSpec, streams: RandomStreams) -> None:
+    def __init__(self, env: Scheduler, name: str, spec: ServiceSpec, streams: RandomStreams) -> None:
         super().__init__(env, name, spec)
         self.distribution = from_spec(spec.service_time)
         self.sample_s = self.distribution.sampler(streams.stream(f"component/{name}/service"))
@@ -54,12 +56,12 @@ class Service(Component):
         """Begin a visit at instance ``index`` (what a load balancer calls)."""
         visit = self._enter(request, reply, token)
         if self.timeout_s is not None:
-            call_later(self.env, self.timeout_s, self._expire, visit)
+            self.env.call_later(self.timeout_s, self._expire, visit)
         if not self.stations[index].acquire(visit):
             self._settle(visit, DROPPED)
 
     def _start(self, visit: Visit) -> None:
-        call_later(self.env, self.sample_s(), self._next_call, visit)
+        self.env.call_later(self.sample_s(), self._next_call, visit)
 
     def _next_call(self, visit: Visit) -> None:
         if visit.call_index < len(self.downstream):

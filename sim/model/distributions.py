@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,20 @@ from sim.model.specs import (
 BATCH_SIZE = 1024
 Sampler = Callable[[], float]
 AnySpec = ExponentialSpec | DeterministicSpec | UniformSpec | LognormalSpec | EmpiricalSpec
+
+
+def batched(draw: Callable[[int], np.ndarray], batch_size: int) -> Callable[[], Any]:
+    """A zero-argument function returning successive values of ``draw(batch_size)`` (one numpy call per batch)."""
+    buffer: list[Any] = []
+
+    def next_value() -> Any:
+        if not buffer:
+            batch = draw(batch_size).tolist()
+            batch.reverse()
+            buffer.extend(batch)
+        return buffer.pop()
+
+    return next_value
 
 
 class Distribution:
@@ -44,16 +59,7 @@ class Distribution:
 
     def sampler(self, rng: np.random.Generator) -> Sampler:
         """A zero-argument function returning the next sample in seconds, drawn in batches for speed."""
-        buffer: list[float] = []
-
-        def next_seconds() -> float:
-            if not buffer:
-                batch = (self.draw_ms(rng, BATCH_SIZE) / 1000.0).tolist()
-                batch.reverse()
-                buffer.extend(batch)
-            return buffer.pop()
-
-        return next_seconds
+        return batched(lambda size: self.draw_ms(rng, size) / 1000.0, BATCH_SIZE)
 
 
 class Exponential(Distribution):

@@ -8,30 +8,17 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.engine.run import RunInfo, RunOutput
+from sim.model.status import OK, STATUS_NAMES
 from sim.runtime.recorder import LevelHistory
-from sim.runtime.stations import OK, STATUS_NAMES
 from sim.scenario.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-@dataclass
-class RunInfo:
-    """Facts about how a run went, beside its measurements."""
-
-    seed: int
-    wall_time_s: float
-    in_flight_at_end: int
-    capped: bool
-    snapshot_times_s: list[float]
-    station_servers: dict[str, int] = field(default_factory=dict)
-    station_owner: dict[str, str] = field(default_factory=dict)
 
 
 def _difference(history: LevelHistory, first: int, last: int) -> dict[str, float]:
@@ -69,6 +56,11 @@ class Result:
         self.window_start = times.index(scenario.warmup_s)
         self.window_end = times.index(scenario.duration_s)
         self.span_s = scenario.duration_s - scenario.warmup_s
+
+    @classmethod
+    def from_output(cls, output: RunOutput) -> Result:
+        """The Result of a finished simulation."""
+        return cls(output.scenario, output.info, output.records, output.component_levels, output.station_levels)
 
     @property
     def seed(self) -> int:

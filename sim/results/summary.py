@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.model.slo import evaluate, parse_slo
+from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
 from sim.results.bottleneck import find_bottleneck, overflowing
 from sim.runtime.recorder import percentiles_ms
-from sim.runtime.stations import DROPPED, FAILED, OK, TIMED_OUT
 from sim.scenario.cost import hourly_cost
 from sim.twin.predict import arrival_rate_rps, predict, theory_summary
 from sim.twin.traffic import ComponentTheory

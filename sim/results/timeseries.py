@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.runtime.stations import OK
+from sim.model.status import OK
 
 if TYPE_CHECKING:
     import pandas as pd

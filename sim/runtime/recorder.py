@@ -9,28 +9,31 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import simpy
 
-from sim.runtime.stations import Component, Request, Station, call_later
+from sim.runtime.component import Component
+from sim.runtime.requests import Request
+from sim.runtime.scheduler import Scheduler
+from sim.runtime.stations import Station
 
 
 class RequestRecorder:
     """Collects one row per finished request and counts requests still in flight."""
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: Scheduler) -> None:
         self.env = env
         self.arrival_s = array("d")
         self.latency_ms = array("f")
         self.status = array("b")
         self.class_index = array("b")
         self.in_flight = 0
-        self.drained: simpy.Event | None = None
+        self.drained: Any = None  # the loop's signal, set when the run starts draining
 
     def finish(self, request: Request, status: int) -> None:
         self.arrival_s.append(request.arrival_s)
-        self.latency_ms.append((self.env._now - request.arrival_s) * 1000.0)
+        self.latency_ms.append((self.env.now - request.arrival_s) * 1000.0)
         self.status.append(status)
         self.class_index.append(request.class_index)
         self.in_flight -= 1
@@ -62,7 +65,7 @@ class LevelHistory:
 class Snapshotter:
     """Records cumulative counters of every component and station at chosen times."""
 
-    def __init__(self, env: simpy.Environment, components: dict[str, Component], times_s: list[float]) -> None:
+    def __init__(self, env: Scheduler, components: dict[str, Component], times_s: list[float]) -> None:
         self.env = env
         self.components = components
         self.times_s = times_s
@@ -74,7 +77,7 @@ class Snapshotter:
     def start(self) -> None:
         """Schedule every snapshot but the last, which the engine takes when it stops the clock there."""
         for time_s in self.times_s[:-1]:
-            call_later(self.env, time_s - self.env.now, self._take_scheduled, None)
+            self.env.call_later(time_s - self.env.now, self._take_scheduled, None)
 
     def _take_scheduled(self, _unused: object) -> None:
         self.take()

@@ -1,100 +1,17 @@
-"""The runtime building blocks every component shares: requests, visits, stations and the call protocol.
+"""A station: a multi-server FIFO queue with a bounded waiting room and exact time-weighted levels.
 
-Protocol: ``component.accept(request, reply, token)`` starts a visit; the component later calls
-``reply(token, status)`` exactly once. Work is scheduled as callbacks on SimPy's event queue, not as one
-generator process per request, which keeps the engine several times faster than idiomatic SimPy.
+Servers are workers, connections or threads. Work is scheduled as callbacks on the event loop
+(``sim.runtime.loop``), not as one generator process per request, which keeps the engine several times faster
+than idiomatic SimPy.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from heapq import heappop, heappush
-from typing import Any
 
-import simpy
-from simpy.core import NORMAL, EmptySchedule
-
-OK, DROPPED, TIMED_OUT, FAILED = 0, 1, 2, 3
-STATUS_NAMES = ("ok", "dropped", "timed_out", "failed")
-
-Reply = Callable[[Any, int], None]
-
-
-class Request:
-    """One request travelling through the call graph."""
-
-    __slots__ = ("arrival_s", "class_index", "is_write", "key")
-
-    def __init__(self, arrival_s: float, class_index: int, is_write: bool, key: int) -> None:
-        self.arrival_s = arrival_s
-        self.class_index = class_index
-        self.is_write = is_write
-        self.key = key
-
-
-class Visit:
-    """A request's stay in one component: who to answer, and whether the answer was already given."""
-
-    __slots__ = ("arrived_s", "call_index", "queued_s", "reply", "request", "settled", "station", "token")
-
-    def __init__(self, request: Request, reply: Reply, token: Any, arrived_s: float) -> None:
-        self.request = request
-        self.reply = reply
-        self.token = token
-        self.arrived_s = arrived_s
-        self.settled = False
-        self.queued_s = arrived_s
-        self.station: Station | None = None
-        self.call_index = 0
-
-
-class Environment(simpy.Environment):
-    """SimPy's environment, whose queue also holds light callback entries.
-
-    ``call_later`` pushes ``(time, priority, id, function, argument)`` onto SimPy's own heap: no Event, no
-    process, no allocation beyond the tuple. ``step`` and ``run`` call those entries directly; every other
-    event (a Timeout, a process, ``run(until=event)``) takes SimPy's own path unchanged.
-    """
-
-    def step(self) -> None:
-        try:
-            entry = heappop(self._queue)
-        except IndexError:
-            raise EmptySchedule from None
-        if len(entry) == 5:
-            self._now = entry[0]
-            entry[3](entry[4])
-            return
-        heappush(self._queue, entry)  # put it back for SimPy's own step
-        super().step()
-
-    def run(self, until: float | simpy.Event | None = None) -> Any:
-        """SimPy's ``run``; with a time limit, a tight loop over the queue.
-
-        As in SimPy, events scheduled at exactly ``until`` are left for later, and the clock ends at ``until``.
-        """
-        if until is None or isinstance(until, simpy.Event):
-            return super().run(until)
-        end_s = float(until)
-        if end_s <= self._now:
-            raise ValueError(f"until ({end_s}) must be greater than the current simulation time")
-        queue = self._queue
-        while queue and queue[0][0] < end_s:
-            entry = heappop(queue)
-            if len(entry) == 5:
-                self._now = entry[0]
-                entry[3](entry[4])
-            else:
-                heappush(queue, entry)
-                super().step()
-        self._now = end_s
-        return None
-
-
-def call_later(env: simpy.Environment, delay_s: float, function: Callable[[Any], None], argument: Any) -> None:
-    """Run ``function(argument)`` after ``delay_s`` simulated seconds (``env`` must be this module's Environment)."""
-    heappush(env._queue, (env._now + delay_s, NORMAL, next(env._eid), function, argument))  # type: ignore[attr-defined,misc]
+from sim.runtime.requests import Visit
+from sim.runtime.scheduler import Scheduler
 
 
 class Station:
@@ -108,7 +25,7 @@ class Station:
 
     FIELDS = ("busy_area", "queue_area", "arrivals", "drops", "starts", "wait_total_s", "completions")
 
-    def __init__(self, env: simpy.Environment, name: str, servers: int, queue_capacity: int,
+    def __init__(self, env: Scheduler, name: str, servers: int, queue_capacity: int,
                  on_start: Callable[[Visit], None]) -> None:
         self.env = env
         self.name = name
@@ -132,14 +49,14 @@ class Station:
         visit.station = self
         if self.busy < self.servers:
             self.busy += 1
-            self.busy_started_sum_s += self.env._now  # type: ignore[attr-defined]
+            self.busy_started_sum_s += self.env.now
             self.starts += 1
             self.on_start(visit)
             return True
         if len(self.queue) >= self.queue_capacity:
             self.drops += 1
             return False
-        now = self.env._now  # type: ignore[attr-defined]
+        now = self.env.now
         visit.queued_s = now
         self.queued_sum_s += now
         self.queue.append(visit)
@@ -147,7 +64,7 @@ class Station:
 
     def release(self) -> None:
         """Free a server and hand it straight to the next live visit in the queue (no idle gap)."""
-        now = self.env._now  # type: ignore[attr-defined]
+        now = self.env.now
         self.completions += 1
         queue = self.queue
         while queue:
@@ -166,56 +83,3 @@ class Station:
         busy_area = self.busy_ended_sum_s - self.busy_started_sum_s + self.busy * now
         queue_area = self.wait_total_s + len(self.queue) * now - self.queued_sum_s
         return [busy_area, queue_area, self.arrivals, self.drops, self.starts, self.wait_total_s, self.completions]
-
-
-class Component:
-    """Base of every component: a name, its stations, and visit accounting for Little's law."""
-
-    kind = "component"
-    FIELDS = ("in_system_area", "entered", "settled", "failed", "response_total_s")
-
-    def __init__(self, env: simpy.Environment, name: str, spec: Any) -> None:
-        self.env = env
-        self.name = name
-        self.spec = spec
-        self.stations: list[Station] = []
-        self.in_system = 0
-        self.open_arrivals_sum_s = self.response_total_s = 0.0
-        self.entered = self.settled = self.failed = 0
-
-    def connect(self, components: dict[str, Component]) -> None:
-        """Look up downstream components by name (called once, after all are built)."""
-
-    def accept(self, request: Request, reply: Reply, token: Any) -> None:
-        """Begin a visit; ``reply(token, status)`` is called exactly once when it ends."""
-        raise NotImplementedError
-
-    def extra_fields(self) -> dict[str, float]:
-        """Component-specific cumulative counters (e.g. cache hits), snapshotted with the rest."""
-        return {}
-
-    def _enter(self, request: Request, reply: Reply, token: Any) -> Visit:
-        now = self.env._now  # type: ignore[attr-defined]
-        self.in_system += 1
-        self.entered += 1
-        self.open_arrivals_sum_s += now
-        return Visit(request, reply, token, now)
-
-    def _settle(self, visit: Visit, status: int) -> None:
-        """Answer the caller once; later answers for the same visit (after a timeout) are ignored."""
-        if visit.settled:
-            return
-        visit.settled = True
-        self.in_system -= 1
-        self.settled += 1
-        self.open_arrivals_sum_s -= visit.arrived_s
-        self.response_total_s += self.env._now - visit.arrived_s  # type: ignore[attr-defined]
-        if status:
-            self.failed += 1
-        visit.reply(visit.token, status)
-
-    def snapshot(self, now: float) -> list[float]:
-        """Cumulative values of ``FIELDS`` then ``extra_fields`` at ``now``."""
-        in_system_area = self.response_total_s + self.in_system * now - self.open_arrivals_sum_s
-        values = [in_system_area, self.entered, self.settled, self.failed, self.response_total_s]
-        return values + list(self.extra_fields().values())

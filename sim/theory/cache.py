@@ -14,16 +14,6 @@ _BISECTION_STEPS = 200
 _RELATIVE_TOLERANCE = 1e-12
 
 
-def zipf_probabilities(key_count: int, exponent: float) -> np.ndarray:
-    """Zipf popularity p_i proportional to 1 / i^exponent for ranks i = 1..key_count; 0 is uniform."""
-    if key_count < 1:
-        raise ValueError(f"key_count must be at least 1, got {key_count}")
-    if not exponent >= 0:
-        raise ValueError(f"exponent must be non-negative, got {exponent}")
-    weights = np.arange(1, key_count + 1, dtype=float) ** -float(exponent)
-    return weights / weights.sum()
-
-
 def _positive_probabilities(request_probabilities: np.ndarray) -> np.ndarray:
     """Validate, drop never-requested keys and normalise to sum 1."""
     probabilities = np.asarray(request_probabilities, dtype=float).ravel()

@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.kinds.balancing import ConsistentHash
 from sim.model.distributions import from_spec
+from sim.model.keys import mix_keys
 from sim.model.profiles import mean_rate_rps
 from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
 from sim.model.traces import read_trace
@@ -18,7 +19,6 @@ from sim.twin.traffic import (
     MAX_KEYS_FOR_HASH_SPLIT,
     ComponentTheory,
     Traffic,
-    mix_keys,
     mixture,
     propagate,
     shard_rates,

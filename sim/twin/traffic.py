@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.workload import key_probabilities
 from sim.model.distributions import Distribution
+from sim.model.keys import key_probabilities, mix_keys
 from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
 from sim.scenario.scenario import Scenario, topological_order
 from sim.theory import queues as theory
 from sim.theory.cache import che_characteristic_time
 
-MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 MAX_KEYS_FOR_HASH_SPLIT = 2_000_000
 
 
@@ -63,15 +62,6 @@ class ComponentTheory:
                                        "mean_response_ms": prediction.mean_response_ms}
                                 for name, prediction in self.stations.items()}
         return data
-
-
-def mix_keys(keys: np.ndarray) -> np.ndarray:
-    """Vectorised SplitMix64 finaliser, identical to ``sim.kinds.balancing.mix_key``."""
-    with np.errstate(over="ignore"):
-        value = (keys.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)) & MASK
-        value = ((value ^ (value >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & MASK
-        value = ((value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & MASK
-        return value ^ (value >> np.uint64(31))
 
 
 def entry_traffic(scenario: Scenario, total_rate_rps: float) -> dict[str, Traffic]:
