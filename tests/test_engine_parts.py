@@ -11,8 +11,8 @@ import simpy
 import sim
 from sim.model.keys import key_probabilities
 from sim.model.profiles import rate_function
-from sim.model.specs import WorkloadSpec
 from sim.model.traces import read_trace
+from sim.model.workload import WorkloadSpec
 from sim.runtime.loop import EventLoop
 from sim.theory.cache import lru_hit_ratio
 from sim.twin.predict import predict

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine.workload import build_workload
-from sim.kinds.registry import build_component
 from sim.runtime.component import Component
 from sim.runtime.loop import EventLoop
 from sim.runtime.recorder import LevelHistory, RequestRecorder, Snapshotter, snapshot_times
@@ -53,7 +52,7 @@ class Model:
         self.env = EventLoop()
         streams = RandomStreams(seed)
         self.components: dict[str, Component] = {
-            name: build_component(self.env, name, spec, streams) for name, spec in scenario.components.items()
+            name: spec.build(self.env, name, streams) for name, spec in scenario.components.items()
         }
         for component in self.components.values():
             component.connect(self.components)

@@ -14,8 +14,8 @@ import numpy as np
 from sim.model.distributions import batched, from_spec
 from sim.model.keys import key_sampler
 from sim.model.profiles import rate_function
-from sim.model.specs import WorkloadSpec
 from sim.model.traces import read_trace
+from sim.model.workload import WorkloadSpec
 from sim.runtime.component import Component
 from sim.runtime.requests import Request
 from sim.runtime.rng import RandomStreams

@@ -19,7 +19,6 @@ from typing import Any
 
 from sim.experiments.statistics import confidence_interval
 from sim.model.distributions import from_spec
-from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
 from sim.results import run
 from sim.scenario.scenario import Scenario, parse_scenario
 from sim.theory import queues as theory
@@ -129,22 +128,7 @@ def _differs(stats: dict[str, Any], predicted: dict[str, Any]) -> bool:
 
 
 def _spec_reasons(scenario: Scenario, name: str, stats: dict[str, Any]) -> list[str]:
-    spec = scenario.components[name]
-    keys = scenario.workload.keys
-    reasons = []
-    if isinstance(spec, ServiceSpec):
-        scv = from_spec(spec.service_time).scv
-        if scv != 1.0 and spec.workers > 1:
-            reasons.append(f"non-exponential service (SCV {scv:.2g}): M/G/c is an approximation")
-    if isinstance(spec, ServiceSpec | DatabaseSpec) and stats.get("dropped", 0) > 0:
-        reasons.append(f"finite queue ({spec.queue_capacity}) dropped {stats['dropped']:,} requests")
-    if isinstance(spec, DatabaseSpec) and spec.shards > 1 and keys.distribution == "zipf":
-        reasons.append(f"skewed keys (Zipf {keys.zipf_exponent:g}) load one shard more than the rest")
-    if isinstance(spec, CacheSpec):
-        reasons.append("the cache starts empty, so early reads miss more than in steady state")
-    if isinstance(spec, LoadBalancerSpec):
-        reasons.append(f"its response is {spec.target}'s plus {spec.latency_ms:g} ms; see {spec.target}")
-    return reasons
+    return scenario.components[name].difference_reasons(name, stats, scenario)
 
 
 def _note(scenario: Scenario, name: str, stats: dict[str, Any], predicted: dict[str, Any],

@@ -9,14 +9,83 @@ Writes go to the store and invalidate the key, so the next read misses.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
 
-from sim.model.specs import CacheSpec
+from pydantic import Field
+
+from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.model.base import NonNegativeFloat, PositiveFloat
+from sim.model.knobs import Knob
 from sim.model.status import OK
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
+
+BYTES_PER_GB = 1e9
+TTL_CHOICES_S: tuple[float | None, ...] = (None, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
+
+
+class CacheSpec(ComponentSpecBase):
+    """A key-value cache with LRU eviction in front of ``store`` (cache-aside).
+
+    Reads that hit return after ``hit_latency_ms``; misses pay ``miss_latency_ms``, read the store and
+    fill the cache. Writes go to the store and invalidate the key. The hit ratio is never a setting:
+    it emerges from the key stream, the capacity and the TTL.
+    """
+
+    kind: Literal["cache"]
+    store: str
+    capacity_keys: Annotated[int, Field(ge=1, le=10_000_000)]
+    ttl_s: PositiveFloat | None = None
+    hit_latency_ms: NonNegativeFloat = 1.0
+    miss_latency_ms: NonNegativeFloat = 1.0
+    value_size_bytes: Annotated[int, Field(ge=1)] = 1024
+    price_per_gb_hour: NonNegativeFloat = 0.0
+
+    summary: ClassVar[str] = "an LRU key-value cache (optional TTL) in front of a store, cache-aside"
+
+    def downstream(self) -> list[tuple[str, str]]:
+        return [("store", self.store)]
+
+    def bypass_target(self) -> str | None:
+        return self.store
+
+    def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Cache:
+        return Cache(env, name, self, streams)
+
+    def hourly_cost(self) -> float:
+        return self.capacity_keys * self.value_size_bytes / BYTES_PER_GB * self.price_per_gb_hour
+
+    def capacity(self) -> dict[str, int]:
+        return {"cache_keys": self.capacity_keys}
+
+    def knobs(self, name: str, scenario: ScenarioView) -> list[Knob]:
+        sizes = _size_options(self.capacity_keys, scenario.workload.keys.count)
+        ttls = tuple(sorted({ttl for ttl in (*TTL_CHOICES_S, self.ttl_s) if ttl is not None}))
+        return [
+            Knob(f"components.{name}.capacity_keys", f"{name}: capacity (keys)", "ordered", self.capacity_keys,
+                 options=sizes, option_labels=tuple(f"{size:,}" for size in sizes), component=name,
+                 help="How many keys the cache holds (least recently used are evicted)."),
+            Knob(f"components.{name}.ttl_s", f"{name}: TTL (s)", "ordered", self.ttl_s, options=(None, *ttls),
+                 option_labels=("no TTL", *(f"{ttl:g} s" for ttl in ttls)), component=name,
+                 help="Entries older than this are treated as misses."),
+        ]
+
+    def describe(self, stats: Mapping[str, Any]) -> str:
+        hit = stats.get("hit_ratio")
+        return f"{self.capacity_keys:,} keys" + (f", hit {hit:.0%}" if hit is not None else "")
+
+    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+        return ["the cache starts empty, so early reads miss more than in steady state"]
+
+
+def _size_options(value: int, key_count: int) -> tuple[int, ...]:
+    """Cache sizes on a 1-2-5 grid up to the key space, always including the current size."""
+    grid = {mantissa * 10**exponent for exponent in range(8) for mantissa in (1, 2, 5)}
+    top = max(key_count, value)
+    return tuple(sorted({size for size in grid if 10 <= size <= top} | {value, top}))
 
 
 class LruCache:

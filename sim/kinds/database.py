@@ -7,17 +7,82 @@ its service time, then releases it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
 
-from sim.model.distributions import from_spec
+from pydantic import Field
+
+from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.model.base import NonNegativeFloat
+from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.keys import mix_key
-from sim.model.specs import DatabaseSpec
+from sim.model.knobs import Knob, integer_knob
 from sim.model.status import DROPPED, OK
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
 from sim.runtime.stations import Station
+
+
+class DatabaseSpec(ComponentSpecBase):
+    """Shards chosen by key hash; each shard a primary plus read replicas, each node a connection pool.
+
+    Writes go to the shard's primary; reads are spread over its replicas (the primary when none).
+    A query waits for a free connection, holds it for its service time, then releases it.
+    """
+
+    kind: Literal["database"]
+    shards: Annotated[int, Field(ge=1, le=256)] = 1
+    replicas: Annotated[int, Field(ge=0, le=32)] = 0
+    pool_size: Annotated[int, Field(ge=1, le=4096)] = 10
+    queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
+    read_time: DistributionSpec
+    write_time: DistributionSpec
+    price_per_node_hour: NonNegativeFloat = 0.0
+    price_per_connection_hour: NonNegativeFloat = 0.0
+
+    summary: ClassVar[str] = "shards by key hash, each a primary plus read replicas, each node a connection pool"
+
+    def node_names(self, name: str) -> list[tuple[str, list[str]]]:
+        """Per shard: the primary's station name and its replicas' (the one naming of database nodes)."""
+        nodes = []
+        for shard in range(self.shards):
+            prefix = f"{name}/shard-{shard}" if self.shards > 1 else name
+            nodes.append((f"{prefix}/primary", [f"{prefix}/replica-{index}" for index in range(self.replicas)]))
+        return nodes
+
+    def station_names(self, name: str) -> list[str]:
+        return [station for primary, replicas in self.node_names(name) for station in (primary, *replicas)]
+
+    def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Database:
+        return Database(env, name, self, streams)
+
+    def hourly_cost(self) -> float:
+        nodes = self.shards * (1 + self.replicas)
+        return nodes * (self.price_per_node_hour + self.pool_size * self.price_per_connection_hour)
+
+    def capacity(self) -> dict[str, int]:
+        return {"connections": self.shards * (1 + self.replicas) * self.pool_size}
+
+    def knobs(self, name: str, scenario: ScenarioView) -> list[Knob]:
+        return [
+            integer_knob(name, "shards", self.shards, 1, 256, "Partitions of the data, chosen by key hash."),
+            integer_knob(name, "replicas", self.replicas, 0, 32, "Read replicas per shard (writes go to the primary)."),
+            integer_knob(name, "pool_size", self.pool_size, 1, 4096, "Connections per database node."),
+        ]
+
+    def describe(self, stats: Mapping[str, Any]) -> str:
+        return f"{self.shards} shard(s) × {1 + self.replicas} node(s) × {self.pool_size} conn"
+
+    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+        reasons = []
+        if stats.get("dropped", 0) > 0:
+            reasons.append(f"finite queue ({self.queue_capacity}) dropped {stats['dropped']:,} requests")
+        keys = scenario.workload.keys
+        if self.shards > 1 and keys.distribution == "zipf":
+            reasons.append(f"skewed keys (Zipf {keys.zipf_exponent:g}) load one shard more than the rest")
+        return reasons
 
 
 def shard_of(key: int, shard_count: int) -> int:
@@ -39,10 +104,9 @@ class Database(Component):
         self.primaries: list[Station] = []
         self.replicas: list[list[Station]] = []
         self.next_replica = [0] * spec.shards
-        for shard in range(spec.shards):
-            prefix = f"{name}/shard-{shard}" if spec.shards > 1 else name
-            self.primaries.append(self._node(f"{prefix}/primary"))
-            self.replicas.append([self._node(f"{prefix}/replica-{index}") for index in range(spec.replicas)])
+        for primary, replicas in spec.node_names(name):
+            self.primaries.append(self._node(primary))
+            self.replicas.append([self._node(replica) for replica in replicas])
         self.stations = [station for shard in range(spec.shards)
                          for station in [self.primaries[shard], *self.replicas[shard]]]
 

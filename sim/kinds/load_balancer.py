@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
 
 from sim.kinds.balancing import LeastConnections, PowerOfTwoChoices, make_policy
-from sim.kinds.service import Service
-from sim.model.specs import LoadBalancerSpec
+from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.model.base import NonNegativeFloat
+from sim.model.errors import Problem
+from sim.model.knobs import Knob
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
+
+LoadBalancerPolicy = Literal["round_robin", "random", "least_connections", "power_of_two", "consistent_hash"]
+LOAD_BALANCER_POLICIES = ("round_robin", "random", "least_connections", "power_of_two", "consistent_hash")
+
+
+class LoadBalancerSpec(ComponentSpecBase):
+    """Spreads requests over the instances of the ``target`` service by ``policy``."""
+
+    kind: Literal["load_balancer"]
+    target: str
+    policy: LoadBalancerPolicy = "round_robin"
+    latency_ms: NonNegativeFloat = 0.0
+    virtual_nodes: Annotated[int, Field(ge=1, le=1000)] = 64
+    price_per_hour: NonNegativeFloat = 0.0
+
+    summary: ClassVar[str] = "spreads requests over the instances of a service by a balancing policy"
+
+    def downstream(self) -> list[tuple[str, str]]:
+        return [("target", self.target)]
+
+    def wiring_problems(self, name: str, scenario: ScenarioView) -> list[Problem]:
+        target = scenario.components[self.target]
+        if getattr(target, "balanceable", False):
+            return []
+        return [Problem(f"components.{name}.target",
+                        f"a load balancer fronts a service (got {self.target!r}, a {target.kind})")]
+
+    def build(self, env: Scheduler, name: str, streams: RandomStreams) -> LoadBalancer:
+        return LoadBalancer(env, name, self, streams)
+
+    def hourly_cost(self) -> float:
+        return self.price_per_hour
+
+    def knobs(self, name: str, scenario: ScenarioView) -> list[Knob]:
+        labels = tuple(policy.replace("_", " ") for policy in LOAD_BALANCER_POLICIES)
+        return [Knob(f"components.{name}.policy", f"{name}: policy", "choice", self.policy,
+                     options=LOAD_BALANCER_POLICIES, option_labels=labels, component=name,
+                     help="How the balancer picks an instance for each request.")]
+
+    def describe(self, stats: Mapping[str, Any]) -> str:
+        return self.policy.replace("_", " ")
+
+    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+        return [f"its response is {self.target}'s plus {self.latency_ms:g} ms; see {self.target}"]
 
 
 class LoadBalancer(Component):
@@ -22,14 +71,12 @@ class LoadBalancer(Component):
         super().__init__(env, name, spec)
         self.rng = streams.stream(f"component/{name}/routing")
         self.latency_s = spec.latency_ms / 1000.0
-        self.target: Service | None = None
+        self.target: Any = None  # the target's runtime: it has ``stations`` and ``accept_at``
         self.policy: Any = None
         self.needs_loads = False
 
     def connect(self, components: dict[str, Component]) -> None:
-        target = components[self.spec.target]
-        assert isinstance(target, Service)
-        self.target = target
+        self.target = target = components[self.spec.target]
         self.policy = make_policy(self.spec.policy, len(target.stations), self.rng, self.spec.virtual_nodes)
         self.needs_loads = isinstance(self.policy, LeastConnections | PowerOfTwoChoices)
 

@@ -8,16 +8,81 @@ still queued when its caller gave up is skipped.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
 
-from sim.model.distributions import from_spec
-from sim.model.specs import ServiceSpec
+from pydantic import Field
+
+from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.model.base import NonNegativeFloat, PositiveFloat
+from sim.model.distributions import DistributionSpec, from_spec
+from sim.model.knobs import Knob, integer_knob
 from sim.model.status import DROPPED, OK, TIMED_OUT
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
 from sim.runtime.stations import Station
+
+
+class ServiceSpec(ComponentSpecBase):
+    """Instances x workers, each instance with its own bounded FIFO queue.
+
+    A worker is held while the request's downstream ``calls`` run, one after another.
+    """
+
+    kind: Literal["service"]
+    instances: Annotated[int, Field(ge=1, le=1024)] = 1
+    workers: Annotated[int, Field(ge=1, le=4096)] = 1
+    queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
+    service_time: DistributionSpec
+    timeout_ms: PositiveFloat | None = None
+    calls: list[str] = Field(default_factory=list)
+    price_per_instance_hour: NonNegativeFloat = 0.0
+
+    summary: ClassVar[str] = "instances x workers, each instance with its own queue; calls downstream in sequence"
+    balanceable: ClassVar[bool] = True  # a load balancer may front it (it has instances to pick from)
+
+    def downstream(self) -> list[tuple[str, str]]:
+        return [(f"calls.{index}", name) for index, name in enumerate(self.calls)]
+
+    def station_names(self, name: str) -> list[str]:
+        return [f"{name}/instance-{index}" if self.instances > 1 else name for index in range(self.instances)]
+
+    def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Service:
+        return Service(env, name, self, streams)
+
+    def hourly_cost(self) -> float:
+        return self.instances * self.price_per_instance_hour
+
+    def capacity(self) -> dict[str, int]:
+        return {"workers": self.instances * self.workers}
+
+    def knobs(self, name: str, scenario: ScenarioView) -> list[Knob]:
+        knobs = [
+            integer_knob(name, "instances", self.instances, 1, 1024, "Copies of the service, each with its own queue."),
+            integer_knob(name, "workers", self.workers, 1, 4096, "Requests one instance serves at the same time."),
+        ]
+        for index, target in enumerate(self.calls):
+            store = scenario.components[target].bypass_target()
+            if store is not None:
+                knobs.append(Knob(f"components.{name}.calls.{index}", f"{name}: reads via", "choice", target,
+                                  options=(target, store),
+                                  option_labels=(f"{target} (cache-aside)", f"{store} directly (no cache)"),
+                                  component=name, help="Send this call through the cache, or bypass it."))
+        return knobs
+
+    def describe(self, stats: Mapping[str, Any]) -> str:
+        return f"{self.instances}×{self.workers} workers"
+
+    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+        reasons = []
+        scv = from_spec(self.service_time).scv
+        if scv != 1.0 and self.workers > 1:
+            reasons.append(f"non-exponential service (SCV {scv:.2g}): M/G/c is an approximation")
+        if stats.get("dropped", 0) > 0:
+            reasons.append(f"finite queue ({self.queue_capacity}) dropped {stats['dropped']:,} requests")
+        return reasons
 
 
 class Service(Component):
@@ -31,11 +96,8 @@ class Service(Component):
         self.sample_s = self.distribution.sampler(streams.stream(f"component/{name}/service"))
         self.routing = streams.stream(f"component/{name}/routing")
         self.timeout_s = spec.timeout_ms / 1000.0 if spec.timeout_ms is not None else None
-        self.stations = [
-            Station(env, f"{name}/instance-{index}" if spec.instances > 1 else name, spec.workers,
-                    spec.queue_capacity, self._start)
-            for index in range(spec.instances)
-        ]
+        self.stations = [Station(env, station, spec.workers, spec.queue_capacity, self._start)
+                         for station in spec.station_names(name)]
         self.downstream: list[Component] = []
 
     def connect(self, components: dict[str, Component]) -> None:

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from sim.model.specs import (
-    DeterministicSpec,
-    EmpiricalSpec,
-    ExponentialSpec,
-    LognormalSpec,
-    UniformSpec,
-)
+from sim.model.base import NonNegativeFloat, PositiveFloat, StrictModel
 
 BATCH_SIZE = 1024
 Sampler = Callable[[], float]
-AnySpec = ExponentialSpec | DeterministicSpec | UniformSpec | LognormalSpec | EmpiricalSpec
 
 
 def batched(draw: Callable[[int], np.ndarray], batch_size: int) -> Callable[[], Any]:
@@ -117,14 +111,86 @@ class Empirical(Distribution):
         return rng.choice(self.samples_ms, size)
 
 
-def from_spec(spec: AnySpec) -> Distribution:
+# --- the scenario's distribution blocks ---------------------------------------------------------------
+
+
+class ExponentialSpec(StrictModel):
+    """Memoryless times with the given mean (squared coefficient of variation 1)."""
+
+    distribution: Literal["exponential"] = "exponential"
+    mean_ms: PositiveFloat
+
+    def build(self) -> Distribution:
+        """The distribution this block describes."""
+        return Exponential(self.mean_ms)
+
+
+class DeterministicSpec(StrictModel):
+    """Every sample equals ``mean_ms`` (squared coefficient of variation 0)."""
+
+    distribution: Literal["deterministic"]
+    mean_ms: PositiveFloat
+
+    def build(self) -> Distribution:
+        """The distribution this block describes."""
+        return Deterministic(self.mean_ms)
+
+
+class UniformSpec(StrictModel):
+    """Times spread evenly between ``low_ms`` and ``high_ms``."""
+
+    distribution: Literal["uniform"]
+    low_ms: NonNegativeFloat
+    high_ms: PositiveFloat
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> UniformSpec:
+        if self.low_ms >= self.high_ms:
+            raise ValueError(f"low_ms must be below high_ms (got {self.low_ms} >= {self.high_ms})")
+        return self
+
+    def build(self) -> Distribution:
+        """The distribution this block describes."""
+        return Uniform(self.low_ms, self.high_ms)
+
+
+class LognormalSpec(StrictModel):
+    """Right-skewed times given by their mean and coefficient of variation (std / mean)."""
+
+    distribution: Literal["lognormal"]
+    mean_ms: PositiveFloat
+    cv: PositiveFloat
+
+    def build(self) -> Distribution:
+        """The distribution this block describes."""
+        return Lognormal(self.mean_ms, self.cv)
+
+
+class EmpiricalSpec(StrictModel):
+    """Times resampled uniformly from measured samples."""
+
+    distribution: Literal["empirical"]
+    samples_ms: Annotated[list[NonNegativeFloat], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _positive_mean(self) -> EmpiricalSpec:
+        if sum(self.samples_ms) <= 0:
+            raise ValueError("samples_ms must contain at least one positive value")
+        return self
+
+    def build(self) -> Distribution:
+        """The distribution this block describes."""
+        return Empirical(self.samples_ms)
+
+
+DistributionBlock = ExponentialSpec | DeterministicSpec | UniformSpec | LognormalSpec | EmpiricalSpec
+DistributionSpec = Annotated[
+    DistributionBlock,
+    Field(discriminator="distribution"),
+]
+DISTRIBUTION_NAMES = ("exponential", "deterministic", "uniform", "lognormal", "empirical")
+
+
+def from_spec(spec: DistributionBlock) -> Distribution:
     """The distribution a scenario's ``distribution:`` block describes."""
-    if isinstance(spec, ExponentialSpec):
-        return Exponential(spec.mean_ms)
-    if isinstance(spec, DeterministicSpec):
-        return Deterministic(spec.mean_ms)
-    if isinstance(spec, UniformSpec):
-        return Uniform(spec.low_ms, spec.high_ms)
-    if isinstance(spec, LognormalSpec):
-        return Lognormal(spec.mean_ms, spec.cv)
-    return Empirical(spec.samples_ms)
+    return spec.build()

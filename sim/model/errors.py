@@ -1,22 +1,9 @@
-"""Turning pydantic's validation errors into problems a person can act on: path, what is wrong, what is allowed.
-
-Each problem names the field as the user wrote it (``components.api.workers``), says what is wrong and what
-was given, and suggests the closest allowed name for a misspelt key or kind.
-"""
+"""Problems with a scenario: where (a field path as the user wrote it) and what is wrong, listed all at once."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
-
-from pydantic import BaseModel, ValidationError
-
-from sim.model.specs import COMPONENT_KINDS, DISTRIBUTION_NAMES, ComponentSpec
-
-PROFILE_KINDS = ("stages", "step", "spike", "diurnal")
-DISTRIBUTION_FIELDS = frozenset({"service_time", "read_time", "write_time", "think_time"})
 
 
 @dataclass(frozen=True)
@@ -41,114 +28,6 @@ class ScenarioError(ValueError):
         super().__init__(f"{header}{len(problems)} problem(s) in the scenario\n{lines}")
 
 
-def pydantic_problems(error: ValidationError, data: Any, root: type[BaseModel]) -> list[Problem]:
-    """One problem per pydantic error, located in the user's terms; ``root`` is the top-level model."""
-    problems: list[Problem] = []
-    for detail in error.errors(include_url=False):
-        location = _drop_union_tags(tuple(detail["loc"]))
-        if detail["type"] == "union_tag_invalid":  # point at the tag field itself, e.g. `kind`
-            location = (*location, detail["ctx"]["discriminator"].strip("'"))
-        path = ".".join(str(part) for part in location)
-        problems.append(Problem(path, _describe(detail, location, data, root)))
-    return _unique(problems)
-
-
-def _drop_union_tags(location: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Pydantic puts the chosen union member (e.g. ``service``) in the path; users never wrote it."""
-    kept: list[Any] = []
-    for index, part in enumerate(location):
-        after_component = index == 2 and location[0] == "components"
-        after_distribution = index > 0 and location[index - 1] in DISTRIBUTION_FIELDS
-        after_profile = index > 0 and location[index - 1] == "profile"
-        if ((after_component and part in COMPONENT_KINDS) or (after_distribution and part in DISTRIBUTION_NAMES)
-                or (after_profile and part in PROFILE_KINDS)):
-            continue
-        kept.append(part)
-    return tuple(kept)
-
-
-def _describe(detail: Mapping[str, Any], location: tuple[Any, ...], data: Any, root: type[BaseModel]) -> str:
-    kind = detail["type"]
-    got = detail.get("input")
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(location[:-1], data, root)
-        hint = did_you_mean(str(location[-1]), allowed)
-        listing = f"; allowed: {', '.join(sorted(allowed))}" if allowed else ""
-        return f"unknown field{hint}{listing}"
-    if kind == "union_tag_invalid":
-        expected = detail["ctx"]["expected_tags"]
-        got = detail["ctx"]["tag"]
-        options = [tag.strip(" '") for tag in str(expected).split(",")]
-        return f"unknown value {got!r}{did_you_mean(str(got), options)}; allowed: {expected}"
-    if kind == "union_tag_not_found":
-        field = detail.get("ctx", {}).get("discriminator", "kind").strip("'")
-        return f"missing required field '{field}'"
-    if kind == "missing":
-        return "missing required field"
-    message = detail["msg"].removeprefix("Value error, ")
-    if isinstance(got, Mapping | list):  # a check across several fields: its message already says what it saw
-        return message
-    return f"{message} (got {_short(got)})"
-
-
-def _allowed_keys(location: tuple[Any, ...], data: Any, root: type[BaseModel]) -> list[str]:
-    """The field names accepted at ``location``, found by walking the models alongside the data."""
-    model: Any = root
-    node: Any = data
-    for part in location:
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            continue
-        node = node.get(part) if isinstance(node, Mapping) else None
-        if model is root and part == "components":
-            model = dict
-            continue
-        field_annotation = ComponentSpec if model is dict else _field_annotation(model, part)
-        model = _model_for(field_annotation, node)
-        if model is None:
-            return []
-    return list(getattr(model, "model_fields", {}))
-
-
-def _field_annotation(model: Any, name: str) -> Any:
-    field = getattr(model, "model_fields", {}).get(name)
-    return field.annotation if field is not None else None
-
-
-def _model_for(annotation: Any, node: Any) -> Any:
-    """The pydantic model inside ``annotation`` that ``node`` is meant to be (by its kind or distribution)."""
-    candidates = [model for model in _models_in(annotation)]
-    if len(candidates) <= 1:
-        return candidates[0] if candidates else None
-    tag = {node.get("kind"), node.get("distribution")} if isinstance(node, Mapping) else set()
-    for model in candidates:
-        literal = model.model_fields.get("kind") or model.model_fields.get("distribution")
-        if literal is not None and set(get_args(literal.annotation)) & tag:
-            return model
-    return None
-
-
-def _models_in(annotation: Any) -> list[Any]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    found: list[Any] = []
-    for argument in get_args(annotation):
-        found.extend(_models_in(argument))
-    return found
-
-
 def did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    seen: dict[str, Problem] = {}
-    for problem in problems:
-        seen.setdefault(str(problem), problem)
-    return list(seen.values())

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.model.distributions import batched
-from sim.model.specs import KeySpaceSpec
+from sim.model.workload import KeySpaceSpec
 
 KEY_BATCH_SIZE = 4096
 MASK_64 = (1 << 64) - 1

@@ -1,27 +1,14 @@
-"""What a configuration costs per hour, from the prices written on its components."""
+"""What a configuration costs per hour and what it provisions, summed over the prices its components carry."""
 
 from __future__ import annotations
 
-from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec, downstream_names
+from sim.kinds.base import CAPACITY_UNITS
 from sim.scenario.scenario import Scenario
-
-BYTES_PER_GB = 1e9
 
 
 def component_costs(scenario: Scenario) -> dict[str, float]:
-    """Hourly cost of each component: instances, database nodes and connections, cache memory, balancers."""
-    costs: dict[str, float] = {}
-    for name, spec in scenario.components.items():
-        if isinstance(spec, ServiceSpec):
-            costs[name] = spec.instances * spec.price_per_instance_hour
-        elif isinstance(spec, DatabaseSpec):
-            nodes = spec.shards * (1 + spec.replicas)
-            costs[name] = nodes * (spec.price_per_node_hour + spec.pool_size * spec.price_per_connection_hour)
-        elif isinstance(spec, CacheSpec):
-            costs[name] = spec.capacity_keys * spec.value_size_bytes / BYTES_PER_GB * spec.price_per_gb_hour
-        elif isinstance(spec, LoadBalancerSpec):
-            costs[name] = spec.price_per_hour
-    return costs
+    """Hourly cost of each component (instances, database nodes and connections, cache memory, balancers)."""
+    return {name: spec.hourly_cost() for name, spec in scenario.components.items()}
 
 
 def hourly_cost(scenario: Scenario) -> float:
@@ -38,20 +25,15 @@ def reachable_components(scenario: Scenario) -> list[str]:
         name = pending.pop()
         if name not in reached:
             reached.add(name)
-            pending.extend(target for _field, target in downstream_names(scenario.components[name]))
+            pending.extend(target for _field, target in scenario.components[name].downstream())
     return [name for name in scenario.components if name in reached]
 
 
 def capacity(scenario: Scenario) -> dict[str, int]:
     """What the architecture pays for (components requests can reach): workers, connections, cache keys."""
-    workers = connections = cache_keys = 0
+    totals = dict.fromkeys(CAPACITY_UNITS, 0)
     for name in reachable_components(scenario):
-        spec = scenario.components[name]
-        if isinstance(spec, ServiceSpec):
-            workers += spec.instances * spec.workers
-        elif isinstance(spec, DatabaseSpec):
-            connections += spec.shards * (1 + spec.replicas) * spec.pool_size
-        elif isinstance(spec, CacheSpec):
-            cache_keys += spec.capacity_keys
-    return {"workers": workers, "connections": connections, "servers": workers + connections,
-            "cache_keys": cache_keys}
+        for unit, amount in scenario.components[name].capacity().items():
+            totals[unit] += amount
+    return {"workers": totals["workers"], "connections": totals["connections"],
+            "servers": totals["workers"] + totals["connections"], "cache_keys": totals["cache_keys"]}

@@ -14,16 +14,15 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, ValidationError
 
-from sim.model.errors import Problem, ScenarioError, did_you_mean, pydantic_problems
+from sim.kinds.base import ComponentSpecBase
+from sim.kinds.registry import ComponentSpec, add_kind
+from sim.model.base import StrictModel
+from sim.model.errors import Problem, ScenarioError, did_you_mean
 from sim.model.slo import parse_slo
-from sim.model.specs import (
-    ComponentSpec,
-    StrictModel,
-    WorkloadSpec,
-    downstream_names,
-)
 from sim.model.traces import TraceError, read_trace
+from sim.model.workload import WorkloadSpec
 from sim.model.yaml12 import YamlError, safe_load_yaml
+from sim.scenario.problems import pydantic_problems
 
 MAX_SCENARIO_BYTES = 1_000_000
 WEIGHT_TOLERANCE = 1e-6
@@ -105,6 +104,13 @@ def parse_scenario(data: Any, source: str = "") -> Scenario:
     return scenario
 
 
+def register_kind(spec_class: type[ComponentSpecBase]) -> str:
+    """Add a component kind (a ``ComponentSpecBase`` subclass) to the scenarios this process accepts."""
+    name = add_kind(spec_class)
+    Scenario.model_rebuild(force=True)
+    return name
+
+
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files, for editors and validators."""
     return Scenario.model_json_schema()
@@ -166,13 +172,11 @@ def _reference_problems(scenario: Scenario, names: list[str]) -> list[Problem]:
         if request_class.entry is not None:
             check(f"workload.classes.{index}.entry", request_class.entry)
     for name, spec in scenario.components.items():
-        for suffix, target in downstream_names(spec):
+        missing_before = len(problems)
+        for suffix, target in spec.downstream():
             check(f"components.{name}.{suffix}", target)
-        if spec.kind == "load_balancer" and spec.target in scenario.components:
-            target_kind = scenario.components[spec.target].kind
-            if target_kind != "service":
-                problems.append(Problem(f"components.{name}.target",
-                                        f"a load balancer fronts a service (got {spec.target!r}, a {target_kind})"))
+        if len(problems) == missing_before:
+            problems.extend(spec.wiring_problems(name, scenario))
     return problems
 
 
@@ -183,7 +187,7 @@ def _cycle_problems(scenario: Scenario) -> list[Problem]:
 
     def visit(name: str, trail: list[str]) -> None:
         state[name] = "open"
-        for suffix, target in downstream_names(scenario.components[name]):
+        for suffix, target in scenario.components[name].downstream():
             if state.get(target) == "open":
                 loop = " -> ".join([*trail[trail.index(target):], target])
                 problems.append(Problem(f"components.{name}.{suffix}",
@@ -205,7 +209,7 @@ def topological_order(scenario: Scenario) -> list[str]:
 
     def visit(name: str) -> None:
         seen.add(name)
-        for _suffix, target in downstream_names(scenario.components[name]):
+        for _suffix, target in scenario.components[name].downstream():
             if target not in seen:
                 visit(target)
         order.append(name)

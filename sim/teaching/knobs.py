@@ -1,7 +1,7 @@
 """The main knobs of a scenario, derived from its components: what a control panel offers to change.
 
-Each knob is a dotted field path (the same paths ``sim.scenario.overrides.with_overrides`` takes), a label, the kind of
-widget that suits it, its bounds and its current value. Nothing here knows about a user interface.
+The workload offers its load (rate or users); each component kind offers its own knobs (``knobs()`` in its
+module, see ``sim.model.knobs.Knob``). Nothing here knows about a user interface.
 
 Example:
     >>> from sim.scenario.gallery import load_gallery_scenario
@@ -12,82 +12,17 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sim.model.distributions import from_spec
-from sim.model.specs import (
-    LOAD_BALANCER_POLICIES,
-    CacheSpec,
-    DatabaseSpec,
-    LoadBalancerSpec,
-    ServiceSpec,
-    WorkloadSpec,
-    downstream_names,
-)
+from sim.model.knobs import Knob, nice_step
+from sim.model.workload import WorkloadSpec
 from sim.scenario.overrides import with_overrides
 from sim.scenario.scenario import Scenario
 
-KnobKind = Literal["int", "float", "choice", "ordered"]
-TTL_CHOICES_S: tuple[float | None, ...] = (None, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 VISITS_PER_INTERACTIVE_RUN = 20_000  # about 100-300 ms of engine time on a 2-core machine
 MIN_INTERACTIVE_DURATION_S = 4.0
 TARGET_TIME_BINS = 30
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One control: where it writes, what it is called, how it is entered and its limits.
-
-    Attributes:
-        path: Dotted field path, e.g. ``components.api.instances``.
-        label: Short human label, e.g. ``api: instances``.
-        kind: ``int`` or ``float`` (a slider between ``minimum`` and ``maximum`` by ``step``), ``choice``
-            (unordered options, e.g. a policy) or ``ordered`` (ordered options, e.g. cache sizes).
-        value: The scenario's current value.
-        minimum: Lowest value (numeric kinds).
-        maximum: Highest value (numeric kinds).
-        step: Slider step (numeric kinds).
-        options: The allowed values (choice kinds), always including ``value``.
-        option_labels: Display text for each option, same order as ``options``.
-        component: The component the knob belongs to; None for the workload.
-        help: One sentence on what the knob does.
-    """
-
-    path: str
-    label: str
-    kind: KnobKind
-    value: Any
-    minimum: float | None = None
-    maximum: float | None = None
-    step: float | None = None
-    options: tuple[Any, ...] = ()
-    option_labels: tuple[str, ...] = ()
-    component: str | None = None
-    help: str = ""
-
-    def format_option(self, option: Any) -> str:
-        """The display text of one option (the option itself when no label was given)."""
-        if option in self.options and self.option_labels:
-            return self.option_labels[self.options.index(option)]
-        return str(option)
-
-
-def nice_step(raw: float) -> float:
-    """The 1-2-5 number (…, 0.5, 1, 2, 5, 10, …) at or below ``raw``."""
-    if raw <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(raw))
-    for mantissa in (5, 2, 1):
-        if mantissa * 10**exponent <= raw:
-            return float(mantissa * 10**exponent)
-    return float(10**exponent)
-
-
-def _integer_knob(name: str, field: str, value: int, low: int, schema_max: int, help_text: str) -> Knob:
-    high = min(schema_max, max(16, 2 * value))
-    return Knob(f"components.{name}.{field}", f"{name}: {field.replace('_', ' ')}", "int", value,
-                low, high, 1, component=name, help=help_text)
 
 
 def _grid_step(value: float) -> float:
@@ -108,58 +43,6 @@ def _rate_knob(rate: float) -> Knob:
                 help="Requests per second arriving at random (Poisson) at the entry component.")
 
 
-def _cache_size_options(value: int, key_count: int) -> tuple[int, ...]:
-    grid = {mantissa * 10**exponent for exponent in range(8) for mantissa in (1, 2, 5)}
-    top = max(key_count, value)
-    return tuple(sorted({size for size in grid if 10 <= size <= top} | {value, top}))
-
-
-def _service_knobs(scenario: Scenario, name: str, spec: ServiceSpec) -> list[Knob]:
-    knobs = [
-        _integer_knob(name, "instances", spec.instances, 1, 1024, "Copies of the service, each with its own queue."),
-        _integer_knob(name, "workers", spec.workers, 1, 4096, "Requests one instance serves at the same time."),
-    ]
-    for index, target in enumerate(spec.calls):
-        target_spec = scenario.components[target]
-        if isinstance(target_spec, CacheSpec):
-            store = target_spec.store
-            knobs.append(Knob(f"components.{name}.calls.{index}", f"{name}: reads via", "choice", target,
-                              options=(target, store),
-                              option_labels=(f"{target} (cache-aside)", f"{store} directly (no cache)"),
-                              component=name, help="Send this call through the cache, or bypass it."))
-    return knobs
-
-
-def _component_knobs(scenario: Scenario, name: str) -> list[Knob]:
-    spec = scenario.components[name]
-    if isinstance(spec, ServiceSpec):
-        return _service_knobs(scenario, name, spec)
-    if isinstance(spec, LoadBalancerSpec):
-        labels = tuple(policy.replace("_", " ") for policy in LOAD_BALANCER_POLICIES)
-        return [Knob(f"components.{name}.policy", f"{name}: policy", "choice", spec.policy,
-                     options=LOAD_BALANCER_POLICIES, option_labels=labels, component=name,
-                     help="How the balancer picks an instance for each request.")]
-    if isinstance(spec, CacheSpec):
-        sizes = _cache_size_options(spec.capacity_keys, scenario.workload.keys.count)
-        ttls = tuple(sorted({ttl for ttl in (*TTL_CHOICES_S, spec.ttl_s) if ttl is not None}))
-        ttl_options = (None, *ttls)
-        return [
-            Knob(f"components.{name}.capacity_keys", f"{name}: capacity (keys)", "ordered", spec.capacity_keys,
-                 options=sizes, option_labels=tuple(f"{size:,}" for size in sizes), component=name,
-                 help="How many keys the cache holds (least recently used are evicted)."),
-            Knob(f"components.{name}.ttl_s", f"{name}: TTL (s)", "ordered", spec.ttl_s, options=ttl_options,
-                 option_labels=("no TTL", *(f"{ttl:g} s" for ttl in ttls)), component=name,
-                 help="Entries older than this are treated as misses."),
-        ]
-    if not isinstance(spec, DatabaseSpec):
-        return []  # a kind without main knobs yet
-    return [
-        _integer_knob(name, "shards", spec.shards, 1, 256, "Partitions of the data, chosen by key hash."),
-        _integer_knob(name, "replicas", spec.replicas, 0, 32, "Read replicas per shard (writes go to the primary)."),
-        _integer_knob(name, "pool_size", spec.pool_size, 1, 4096, "Connections per database node."),
-    ]
-
-
 def _workload_knobs(workload: WorkloadSpec) -> list[Knob]:
     """The load: an open workload's arrival rate, a closed one's users; a replayed trace has none."""
     if workload.rate_rps is not None:
@@ -175,7 +58,7 @@ def scenario_knobs(scenario: Scenario) -> list[Knob]:
     """The main knobs of ``scenario``: the load (rate or users), then each component's, in the scenario's order."""
     knobs = _workload_knobs(scenario.workload)
     for name in scenario.components:
-        knobs.extend(_component_knobs(scenario, name))
+        knobs.extend(scenario.components[name].knobs(name, scenario))
     return knobs
 
 
@@ -235,4 +118,4 @@ def with_duration(scenario: Scenario, duration_s: float) -> Scenario:
 
 def wiring(scenario: Scenario) -> list[tuple[str, str]]:
     """Every (caller, callee) pair of component names, in the scenario's order."""
-    return [(name, target) for name, spec in scenario.components.items() for _field, target in downstream_names(spec)]
+    return [(name, target) for name, spec in scenario.components.items() for _field, target in spec.downstream()]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from sim.data import data_path
-from sim.model.specs import StrictModel
+from sim.model.base import StrictModel
 from sim.model.yaml12 import safe_load_yaml
 from sim.results import run
 from sim.scenario.gallery import load_gallery_scenario

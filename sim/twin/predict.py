@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 
 from sim.kinds.balancing import ConsistentHash
+from sim.kinds.cache import CacheSpec
+from sim.kinds.database import DatabaseSpec
+from sim.kinds.load_balancer import LoadBalancerSpec
+from sim.kinds.service import ServiceSpec
 from sim.model.distributions import from_spec
 from sim.model.keys import mix_keys
 from sim.model.profiles import mean_rate_rps
-from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
 from sim.model.traces import read_trace
 from sim.scenario.scenario import Scenario, topological_order
 from sim.theory import queues as theory

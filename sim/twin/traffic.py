@@ -14,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.kinds.cache import CacheSpec
+from sim.kinds.database import DatabaseSpec
+from sim.kinds.load_balancer import LoadBalancerSpec
+from sim.kinds.service import ServiceSpec
 from sim.model.distributions import Distribution
 from sim.model.keys import key_probabilities, mix_keys
-from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
 from sim.scenario.scenario import Scenario, topological_order
 from sim.theory import queues as theory
 from sim.theory.cache import che_characteristic_time

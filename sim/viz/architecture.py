@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.model.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec, downstream_names
 from sim.scenario.scenario import Scenario
 from sim.viz.base import figure, go
 
@@ -50,17 +49,7 @@ def _positions(scenario: Scenario, edges: list[tuple[str, str]]) -> dict[str, tu
 
 def _describe_component(name: str, scenario: Scenario, stats: Mapping[str, Any]) -> str:
     spec = scenario.components[name]
-    if isinstance(spec, ServiceSpec):
-        shape = f"{spec.instances}×{spec.workers} workers"
-    elif isinstance(spec, LoadBalancerSpec):
-        shape = spec.policy.replace("_", " ")
-    elif isinstance(spec, CacheSpec):
-        hit = stats.get("hit_ratio")
-        shape = f"{spec.capacity_keys:,} keys" + (f", hit {hit:.0%}" if hit is not None else "")
-    elif isinstance(spec, DatabaseSpec):
-        shape = f"{spec.shards} shard(s) × {1 + spec.replicas} node(s) × {spec.pool_size} conn"
-    else:
-        shape = f"{stats.get('servers', 0)} server(s)"
+    shape = spec.describe(stats)
     if not stats.get("arrival_rate_rps"):
         return f"<b>{name}</b> ({spec.kind})<br>{shape}<br>no traffic"
     hottest = hottest_utilisation(stats)
@@ -105,7 +94,7 @@ def architecture_figure(scenario: Scenario, summary: Mapping[str, Any]) -> go.Fi
         scenario: The scenario that was run (its wiring draws the edges).
         summary: ``result.summary`` of that run.
     """
-    wiring = [(name, target) for name, spec in scenario.components.items() for _field, target in downstream_names(spec)]
+    wiring = [(name, target) for name, spec in scenario.components.items() for _field, target in spec.downstream()]
     entries = sorted({scenario.workload.entry, *(item.entry for item in scenario.workload.classes if item.entry)})
     positions = _positions(scenario, wiring)
     edges = [(CLIENTS, entry) for entry in entries] + wiring
