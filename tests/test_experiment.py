@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from stats_helpers import assert_agrees_with_theory
 from typer.testing import CliRunner
 
 import sim
@@ -26,6 +25,7 @@ from sim.experiments.planning import Candidate, pareto_frontier, parse_values, p
 from sim.experiments.scaling import fit_usl
 from sim.experiments.statistics import confidence_interval, mser_truncation, student_t_quantile
 from tests.conftest import single_service
+from tests.stats_helpers import assert_agrees_with_theory
 
 runner = CliRunner()
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from stats_helpers import assert_agrees_with_theory
 
 import sim
 from sim.experiments.studies import ReplicationReport
 from sim.model.profiles import expected_arrivals
 from sim.twin.predict import arrival_rate_rps
+from tests.stats_helpers import assert_agrees_with_theory
 
 USERS = 10
 SERVICE_MS = 1.0

@@ -16,7 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sim.experiments.statistics import LATENCY_KEYS, detect_warmup_s, with_warmup
+from sim.experiments.statistics import detect_warmup_s, with_warmup
+from sim.model.latency import LATENCY_KEYS
 from sim.results import run
 from sim.scenario.scenario import Scenario, scenario_from_json
 from sim.twin.predict import arrival_rate_rps

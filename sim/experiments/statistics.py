@@ -21,14 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from sim.model.latency import LATENCY_KEYS
 from sim.model.status import OK
 from sim.results.result import Result
+from sim.theory.numeric import bisect_root
 
 CONFIDENCE_LEVEL = 0.95
 MSER_BATCH_SIZE = 5
 MINIMUM_MSER_BATCHES = 10
-_BISECTION_STEPS = 200
-LATENCY_KEYS = ("mean", "p50", "p90", "p95", "p99", "p999")
 SUMMARY_METRICS = ("throughput_rps", "error_rate", *(f"latency_{key}_ms" for key in LATENCY_KEYS), "mean_wait_ms")
 
 
@@ -58,14 +58,7 @@ def student_t_quantile(degrees_of_freedom: int, level: float = CONFIDENCE_LEVEL)
     low, high = 0.0, 1.0
     while _two_sided_probability(high, degrees_of_freedom) < level:
         low, high = high, high * 2.0
-    for _step in range(_BISECTION_STEPS):
-        middle = (low + high) / 2.0
-        if middle in (low, high):
-            break
-        if _two_sided_probability(middle, degrees_of_freedom) < level:
-            low = middle
-        else:
-            high = middle
+    _low, high = bisect_root(lambda t_value: _two_sided_probability(t_value, degrees_of_freedom) < level, low, high)
     return high
 
 

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-LATENCY_METRICS = ("mean", "p50", "p90", "p95", "p99", "p999")
+from sim.model.latency import LATENCY_KEYS
+
+LATENCY_METRICS = LATENCY_KEYS
 METRICS = (*LATENCY_METRICS, "mean_wait", "error_rate", "throughput")
-OPERATORS: dict[str, Callable[[float, float], bool]] = {
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 _PATTERN = re.compile(r"^\s*([a-z_0-9.]+)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|%|rps)?\s*$")
@@ -34,7 +36,7 @@ class Slo:
 
     def holds(self, value: float | None) -> bool:
         """Whether a measured value meets the objective (a missing value never does)."""
-        return value is not None and OPERATORS[self.comparison](value, self.threshold)
+        return value is not None and COMPARISONS[self.comparison](value, self.threshold)
 
 
 def parse_slo(text: str) -> Slo:

@@ -105,13 +105,3 @@ def snapshot_times(duration_s: float, warmup_s: float, bin_s: float) -> list[flo
     """Bin edges from 0 to the end, plus the end of warm-up, sorted and unique."""
     edges = np.arange(0.0, duration_s + 1e-9, bin_s).tolist()
     return sorted(set([*edges, warmup_s, duration_s]))
-
-
-def percentiles_ms(latencies_ms: np.ndarray) -> dict[str, float | None]:
-    """Mean, p50, p90, p95, p99 and p99.9 of latencies (None when there are none)."""
-    if latencies_ms.size == 0:
-        return {"mean": None, "p50": None, "p90": None, "p95": None, "p99": None, "p999": None}
-    values = latencies_ms.astype(np.float64)
-    p50, p90, p95, p99, p999 = np.percentile(values, [50, 90, 95, 99, 99.9])
-    return {"mean": float(values.mean()), "p50": float(p50), "p90": float(p90), "p95": float(p95),
-            "p99": float(p99), "p999": float(p999)}

@@ -16,6 +16,17 @@ def gallery_paths() -> dict[str, Path]:
     return {path.stem: path for path in sorted(SCENARIO_DIRECTORY.glob("*.yaml"))}
 
 
+def scenario_reference(text: str | Path) -> Path:
+    """The file a command-line reference names: an existing path, else the gallery scenario of that name.
+
+    A reference that is neither is returned as a path, so reading it fails with the usual file message.
+    """
+    path = Path(text)
+    if path.exists():
+        return path
+    return gallery_paths().get(str(text), path)
+
+
 def load_gallery_scenario(name: str) -> Scenario:
     """Load the gallery scenario called ``name`` (for example ``"cache-aside"``)."""
     paths = gallery_paths()

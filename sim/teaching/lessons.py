@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from pydantic import Field, model_validator
 
 from sim.data import data_path
 from sim.model.base import StrictModel
+from sim.model.slo import COMPARISONS
 from sim.model.yaml12 import safe_load_yaml
 from sim.results import run
 from sim.scenario.gallery import load_gallery_scenario
@@ -24,7 +24,6 @@ from sim.scenario.overrides import with_overrides
 from sim.scenario.scenario import Scenario, ScenarioError
 
 LESSON_DIRECTORY = data_path("lessons")
-COMPARISONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 class VariantSpec(StrictModel):

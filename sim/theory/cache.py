@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-_BISECTION_STEPS = 200
+from sim.theory.numeric import bisect_root
+
 _RELATIVE_TOLERANCE = 1e-12
 
 
@@ -41,14 +42,8 @@ def _characteristic_time(probabilities: np.ndarray, capacity_keys: float) -> flo
     lower, upper = float(capacity_keys), 2.0 * capacity_keys
     while _expected_occupancy(probabilities, upper) < capacity_keys:
         lower, upper = upper, 2.0 * upper
-    for _ in range(_BISECTION_STEPS):
-        if upper / lower - 1.0 < _RELATIVE_TOLERANCE:
-            break
-        middle = math.sqrt(lower * upper)  # geometric midpoint: bisection on a log scale
-        if _expected_occupancy(probabilities, middle) < capacity_keys:
-            lower = middle
-        else:
-            upper = middle
+    lower, upper = bisect_root(lambda time: _expected_occupancy(probabilities, time) < capacity_keys, lower, upper,
+                          relative_tolerance=_RELATIVE_TOLERANCE, geometric=True)
     return math.sqrt(lower * upper)
 
 
