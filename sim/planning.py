@@ -107,6 +107,8 @@ class Candidate:
     stable: bool | None = None
     meets_slo: bool | None = None
     borderline: bool = False
+    saturated: dict[str, float] = field(default_factory=dict)
+    overflowed: list[str] = field(default_factory=list)
 
     @property
     def sort_key(self) -> tuple[float, int, int]:
@@ -121,7 +123,8 @@ class Candidate:
         return {"parameters": self.parameters, "cost_per_hour": self.cost_per_hour,
                 "capacity_units": self.capacity_units, "predicted_latency_ms": self.predicted_latency_ms,
                 "predicted_wait_ms": self.predicted_wait_ms, "status": self.status, "reason": self.reason,
-                "stable": self.stable, "meets_slo": self.meets_slo, "borderline": self.borderline,
+                "stable": self.stable, "overflowed": self.overflowed, "meets_slo": self.meets_slo,
+                "borderline": self.borderline,
                 "intervals": {name: interval.to_dict() for name, interval in self.intervals.items()}}
 
 
@@ -134,6 +137,8 @@ def build_candidates(scenario: Scenario, vary: Mapping[str, Sequence[Any]]) -> l
         rate = arrival_rate_rps(variant)
         predictions = predict(variant, rate)
         latency = end_to_end_ms(variant, predictions)
+        candidate.saturated = {station: offered for prediction in predictions.values() if prediction.saturated
+                               for station, (_rate, offered) in prediction.station_load.items() if offered >= 1.0}
         if latency is not None and all(prediction.stable for prediction in predictions.values()):
             candidate.predicted_latency_ms = latency
             unloaded = end_to_end_ms(variant, predict(variant, rate * NEAR_ZERO_LOAD)) or 0.0
@@ -152,6 +157,10 @@ def metric_column(metric: str) -> str:
 def screening_reason(candidate: Candidate, slos: Sequence[Slo], margin: float) -> str:
     """Why the twin rules a candidate out without simulating it ("" when it must be simulated)."""
     if candidate.predicted_latency_ms is None:
+        if candidate.saturated:
+            worst = max(candidate.saturated, key=candidate.saturated.__getitem__)
+            return (f"unstable: the twin puts {worst} at {candidate.saturated[worst]:.2f}x its capacity, so its "
+                    "queue grows without bound")
         return "unstable: the twin says a component cannot keep up with the offered load"
     for slo in slos:
         if slo.comparison not in ("<", "<="):
@@ -233,6 +242,42 @@ def search(candidates: Sequence[Candidate], slos: Sequence[Slo], simulate: Calla
     return best
 
 
+def describe(parameters: dict[str, Any]) -> str:
+    """Varied fields as ``api.instances=4, db.shards=2`` (the last two parts of each path)."""
+    return ", ".join(f"{'.'.join(path.split('.')[-2:])}={value}" for path, value in parameters.items())
+
+
+def why_it_fails(candidate: Candidate, slos: Sequence[Slo]) -> str:
+    """Which constraint a candidate fails: the twin's reason if pruned, else instability or the SLOs missed."""
+    if candidate.status == "pruned":
+        return candidate.reason
+    if not candidate.stable:
+        where = f" ({', '.join(candidate.overflowed)} overflowed)" if candidate.overflowed else ""
+        return f"it was unstable in simulation{where}"
+    missed = []
+    for slo in slos:
+        value = candidate.value(metric_column(slo.metric))
+        if not slo.holds(value):
+            missed.append(f"{slo.text} measured {'nothing' if value is None else f'{value:.4g}'}")
+    return "; ".join(missed) or "its replications disagree (borderline)"
+
+
+def plan_notes(candidates: Sequence[Candidate], slos: Sequence[Slo], best: Candidate | None) -> list[str]:
+    """What a reader must know about a plan: prices that are all zero, and why nothing met the objectives."""
+    notes = []
+    if candidates and all(candidate.cost_per_hour == 0 for candidate in candidates):
+        notes.append("no component has a price, so every configuration costs 0 per hour: 'cheapest' means the "
+                     "least capacity, and the frontier is just the fastest configuration; set "
+                     "price_per_instance_hour, price_per_node_hour, price_per_connection_hour, price_per_gb_hour "
+                     "or price_per_hour on the components to compare costs")
+    if best is None and candidates:
+        largest = max(candidates, key=lambda candidate: (candidate.capacity_units, candidate.cost_per_hour))
+        notes.append(f"nothing meets {' and '.join(slo.text for slo in slos)}: even the largest candidate "
+                     f"({describe(largest.parameters)}) fails ({why_it_fails(largest, slos)}); widen the ranges, "
+                     "or vary what that names")
+    return notes
+
+
 @dataclass
 class PlanResult:
     """A capacity plan: the cheapest configuration meeting the objectives, the frontier, and every candidate.
@@ -244,6 +289,7 @@ class PlanResult:
         candidates: Every grid point, with its status (pruned, simulated, skipped) and reason.
         rows: One tidy row per simulated replication (parameters + cost + seed + metrics).
         seeds: The seeds every simulated candidate ran under (common random numbers).
+        notes: What to know before trusting the answer (no prices; why nothing met the objectives).
     """
 
     slos: list[str]
@@ -252,6 +298,7 @@ class PlanResult:
     candidates: list[Candidate]
     rows: list[dict[str, Any]]
     seeds: list[int]
+    notes: list[str] = field(default_factory=list)
 
     def with_status(self, status: str) -> list[Candidate]:
         return [candidate for candidate in self.candidates if candidate.status == status]
@@ -259,7 +306,8 @@ class PlanResult:
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain JSON-ready data (every candidate included)."""
         counts = {status: len(self.with_status(status)) for status in ("simulated", "pruned", "skipped")}
-        return {"slos": self.slos, "seeds": self.seeds, "best": self.best.to_dict() if self.best else None,
+        return {"slos": self.slos, "seeds": self.seeds, "notes": self.notes,
+                "best": self.best.to_dict() if self.best else None,
                 "frontier": [candidate.to_dict() for candidate in self.frontier], "counts": counts,
                 "candidates": [candidate.to_dict() for candidate in self.candidates]}
 
