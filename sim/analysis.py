@@ -15,6 +15,7 @@ SATURATED_UTILISATION = 0.97
 OVERFLOW_DROP_FRACTION = 0.01  # of the station's arrivals in the window (a ratio of counts, so any window)
 OVERFLOW_GROWTH_FRACTION = 0.02  # queue growth per second, as a share of the arrival rate
 MIN_GROWTH_REQUESTS = 10  # a queue that grew by fewer requests over the whole window is noise
+MIN_COMPLETIONS_FOR_CAPACITY = 100  # fewer completions measure a capacity too roughly to quote it alone
 BUSY_UTILISATION = 0.8
 
 
@@ -39,6 +40,22 @@ def _fmt_rate(value: float) -> str:
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _against(stats: Mapping[str, Any], span_s: float, theory_capacity_rps: float | None) -> str:
+    """The capacity to quote: measured (with the twin's when they differ), or the twin's when the window holds
+    too few completions to measure it."""
+    measured = stats["capacity_rps"]
+    completions = round(stats["throughput_rps"] * span_s)
+    if theory_capacity_rps is not None and (measured is None or completions < MIN_COMPLETIONS_FOR_CAPACITY):
+        return (f" against a capacity of {_fmt_rate(theory_capacity_rps)} req/s by the twin; only "
+                f"{completions:,} completed in this short window")
+    if measured is None:
+        return ""
+    twin = ""
+    if theory_capacity_rps is not None and abs(measured - theory_capacity_rps) > 0.05 * theory_capacity_rps:
+        twin = f"; the twin expects {_fmt_rate(theory_capacity_rps)}"
+    return f" against a measured capacity of {_fmt_rate(measured)} req/s{twin}"
+
+
 def overload_entry(name: str, stats: Mapping[str, Any], span_s: float, theory_capacity_rps: float | None,
                    waits_on: list[str]) -> dict[str, Any]:
     """One overflowed station as structured data a learner can act on, with the sentence that says it.
@@ -55,9 +72,8 @@ def overload_entry(name: str, stats: Mapping[str, Any], span_s: float, theory_ca
     entry = {"station": name, "offered_rps": stats["arrival_rate_rps"], "capacity_rps": capacity,
              "theory_capacity_rps": theory_capacity_rps, "queue_growth_rps": stats["queue_growth_rps"],
              "dropped_rps": dropped_rps, "waits_on": waits_on}
-    against = f" against a capacity of {_fmt_rate(capacity)} req/s" if capacity is not None else ""
     text = (f"{name} cannot keep up: requests arrive faster than it can serve them (offered "
-            f"{_fmt_rate(stats['arrival_rate_rps'])} req/s{against})")
+            f"{_fmt_rate(stats['arrival_rate_rps'])} req/s{_against(stats, span_s, theory_capacity_rps)})")
     if waits_on:
         text += f", because its workers wait on {', '.join(waits_on)}, which cannot keep up either"
     growth_rps = stats["queue_growth_rps"]

@@ -47,7 +47,7 @@ def test_example_past_capacity_reports_an_overload_not_headroom(rate_rps: float,
     assert "headroom" not in summary["bottleneck"]["reason"]
     text = " ".join(runner.invoke(app, ["run", str(path)]).output.split())
     assert "UNSTABLE" in text and "cannot keep up" in text and "headroom" not in text
-    assert f"capacity of {entry['capacity_rps']:,.1f} req/s" in text or "capacity of 1" in text
+    assert "offered" in text and "capacity of" in text
 
 
 def test_a_rate_past_the_request_cap_shortens_the_run_and_measures_it(tmp_path: Path) -> None:
