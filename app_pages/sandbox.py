@@ -148,7 +148,9 @@ def load_text(scenario: sim.Scenario) -> str:
     """The load the workload offers, in words."""
     workload = scenario.workload
     if workload.rate_rps is not None:
-        return f"Offered {rate(workload.rate_rps)} req/s" + (" (shaped by a profile)" if workload.profile else "")
+        offered = workload.rate_rps
+        shown = f"{offered:,.0f}" if offered == round(offered) else f"{offered:,.6g}"  # 75, 1,000,000, 70.5
+        return f"Offered {shown} req/s" + (" (shaped by a profile)" if workload.profile else "")
     if workload.users is not None:
         return f"{workload.users:,} closed-loop users"
     return "Replayed trace"
