@@ -62,16 +62,18 @@ def test_a_rate_past_the_request_cap_shortens_the_run_and_measures_it(tmp_path: 
     assert "no_verdict" not in summary
 
 
+def closed_loop(users: int, max_requests: int) -> dict[str, object]:
+    """Users with 1 ms of thought in front of 4 workers at 5 ms: a closed loop's request count depends on the
+    system, so it cannot be sized in advance and may reach its cap."""
+    return {"duration_s": 60, "warmup_s": 5, "max_requests": max_requests,
+            "workload": {"type": "closed", "users": users, "entry": "api",
+                         "think_time": {"distribution": "exponential", "mean_ms": 1}},
+            "components": {"api": {"kind": "service", "workers": 4,
+                                   "service_time": {"distribution": "exponential", "mean_ms": 5}}}}
+
+
 def test_a_run_capped_soon_after_warm_up_gives_no_verdict() -> None:
-    # a closed loop's request count depends on the system, so it cannot be sized in advance
-    scenario = sim.parse_scenario({
-        "duration_s": 60, "warmup_s": 5, "max_requests": 6000,
-        "workload": {"type": "closed", "users": 20, "entry": "api",
-                     "think_time": {"distribution": "exponential", "mean_ms": 1}},
-        "components": {"api": {"kind": "service", "workers": 4,
-                               "service_time": {"distribution": "exponential", "mean_ms": 5}}},
-    })
-    result = sim.run(scenario)
+    result = sim.run(sim.parse_scenario(closed_loop(users=20, max_requests=6000)))
     summary = result.summary
     assert result.info.capped and result.info.capped_at_s is not None
     assert result.info.capped_at_s < 5 + 0.25 * 55
@@ -80,14 +82,7 @@ def test_a_run_capped_soon_after_warm_up_gives_no_verdict() -> None:
 
 
 def test_a_cap_late_in_the_run_ends_the_measured_window_there() -> None:
-    scenario = sim.parse_scenario({
-        "duration_s": 60, "warmup_s": 5, "max_requests": 30_000,
-        "workload": {"type": "closed", "users": 4, "entry": "api",
-                     "think_time": {"distribution": "exponential", "mean_ms": 1}},
-        "components": {"api": {"kind": "service", "workers": 4,
-                               "service_time": {"distribution": "exponential", "mean_ms": 5}}},
-    })
-    result = sim.run(scenario)
+    result = sim.run(sim.parse_scenario(closed_loop(users=4, max_requests=30_000)))
     summary = result.summary
     assert result.info.capped_at_s is not None and 20 < result.info.capped_at_s < 60
     assert summary["measured_s"] == pytest.approx(result.info.capped_at_s - 5)
@@ -115,12 +110,7 @@ def test_overflow_compares_drops_with_arrivals_whatever_the_window(span_s: float
 
 def test_the_command_line_says_when_a_run_gives_no_verdict(tmp_path: Path) -> None:
     path = tmp_path / "closed.yaml"
-    path.write_text(yaml.safe_dump({
-        "duration_s": 60, "warmup_s": 5, "max_requests": 6000,
-        "workload": {"type": "closed", "users": 20, "entry": "api",
-                     "think_time": {"distribution": "exponential", "mean_ms": 1}},
-        "components": {"api": {"kind": "service", "workers": 4,
-                               "service_time": {"distribution": "exponential", "mean_ms": 5}}}}), encoding="utf-8")
+    path.write_text(yaml.safe_dump(closed_loop(users=20, max_requests=6000)), encoding="utf-8")
     outcome = runner.invoke(app, ["run", str(path)])
     assert outcome.exit_code == 0
     text = " ".join(outcome.output.split())
