@@ -19,7 +19,8 @@ from rich.table import Table
 
 from sim.cli import EXIT_INVALID, FileArgument, _load_or_exit, app
 from sim.experiment import SIZE_FIELDS, plan, replicate, sweep
-from sim.planning import Candidate, PlanResult, describe, metric_column
+from sim.plan_notes import describe
+from sim.planning import Candidate, PlanResult, metric_column
 from sim.scenario import ScenarioError
 from sim.slo import parse_slo
 from sim.warmup import Interval

@@ -29,6 +29,7 @@ from sim.executors import (
     save_rows,
 )
 from sim.overrides import with_overrides
+from sim.plan_notes import plan_notes
 from sim.planning import (
     Candidate,
     PlanResult,
@@ -38,7 +39,6 @@ from sim.planning import (
     judge,
     normalise_vary,
     pareto_frontier,
-    plan_notes,
     screening_reason,
     search,
 )

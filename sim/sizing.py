@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.profiles import expected_arrivals
+from sim.profiles import expected_arrivals, rate_function
 from sim.scenario import Scenario
 from sim.trace import read_trace
 
@@ -56,8 +56,11 @@ def fit_to_request_cap(scenario: Scenario) -> tuple[Scenario, str | None]:
 
     The warm-up and the time bins keep their share of the run, so the measured window keeps its share too.
     """
-    planned = expected_requests(scenario, scenario.duration_s)
     budget = CAP_HEADROOM * scenario.max_requests
+    workload = scenario.workload
+    if workload.type == "open" and rate_function(workload)[1] * scenario.duration_s <= budget:
+        return scenario, None  # even the peak rate fits: no need to integrate a profile
+    planned = expected_requests(scenario, scenario.duration_s)
     if planned is None or planned <= budget:
         return scenario, None
     duration_s = _round_down(_duration_for(scenario, budget))

@@ -116,3 +116,21 @@ def test_the_command_line_says_when_a_run_gives_no_verdict(tmp_path: Path) -> No
     text = " ".join(outcome.output.split())
     assert "[NO VERDICT]" in text and "no verdict: the run reached max_requests=6,000" in text
     assert "bottleneck" not in text and "headroom" not in text
+
+
+def test_a_long_trace_and_a_shaped_load_are_sized_to_the_cap(tmp_path: Path) -> None:
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("time_s\n" + "\n".join(f"{index / 500:.4f}" for index in range(5000)) + "\n", encoding="utf-8")
+    service = {"kind": "service", "workers": 8, "service_time": {"distribution": "exponential", "mean_ms": 5}}
+    replay = sim.parse_scenario({"duration_s": 10, "warmup_s": 1, "max_requests": 2000, "components": {"api": service},
+                                 "workload": {"type": "trace", "trace_file": str(trace), "entry": "api"}})
+    result = sim.run(replay)
+    assert result.scenario.duration_s == pytest.approx(3.6, abs=0.01), "the 1,800th row (90% of the cap)"
+    assert not result.info.capped and result.records["arrival_s"].size <= 1800
+    spike = {"kind": "spike", "at_s": 10, "duration_s": 5, "rate_rps": 50_000}
+    spiky = sim.parse_scenario({"duration_s": 60, "warmup_s": 5, "max_requests": 100_000,
+                                "components": {"api": service},
+                                "workload": {"rate_rps": 100, "entry": "api", "profile": spike}})
+    result = sim.run(spiky)
+    assert 10 < result.scenario.duration_s < 12 and not result.info.capped
+    assert "shortened from 60 s" in result.summary["warnings"][0]
