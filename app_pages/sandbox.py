@@ -43,7 +43,7 @@ def knob_controls(knobs: list[Knob], key_prefix: str) -> dict[str, Any]:
     return values
 
 
-FEW_DEPARTURES = 100  # below this many, a throughput is shown with its 95% interval
+FEW_DEPARTURES = 1000  # below this many (±6% at 95%), a throughput is shown with its interval
 
 
 def verdict(summary: dict[str, Any]) -> None:
