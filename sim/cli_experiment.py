@@ -19,6 +19,7 @@ from rich.table import Table
 
 from sim.cli import EXIT_INVALID, FileArgument, _load_or_exit, app
 from sim.experiment import SIZE_FIELDS, plan, replicate, sweep
+from sim.plan_notes import describe
 from sim.planning import Candidate, PlanResult, metric_column
 from sim.scenario import ScenarioError
 from sim.slo import parse_slo
@@ -181,8 +182,7 @@ def sweep_command(file: FileArgument, vary: VaryOption, replications: Replicatio
 
 
 def _candidate_row(candidate: Candidate, columns: list[str]) -> list[str]:
-    parameters = ", ".join(f"{'.'.join(path.split('.')[-2:])}={value}" for path, value in candidate.parameters.items())
-    return [parameters, f"{candidate.cost_per_hour:.4g}",
+    return [describe(candidate.parameters), f"{candidate.cost_per_hour:.4g}",
             *(_ci(candidate.intervals.get(column)) for column in columns)]
 
 
@@ -201,10 +201,13 @@ def _print_plan(result: PlanResult) -> None:
         _stdout.print(f"cheapest meeting {' and '.join(result.slos)}: {best[0]} at {best[1]}/h; "
                       + "; ".join(f"{column} {text}" for column, text in zip(columns, best[2:], strict=True))
                       + caution, markup=False, style="green")
-    table = Table("configuration", "cost per hour", *columns, title="Pareto frontier: cost vs p99")
-    for candidate in result.frontier:
-        table.add_row(*_candidate_row(candidate, columns))
-    _stdout.print(table)
+    if result.frontier:
+        table = Table("configuration", "cost per hour", *columns, title="Pareto frontier: cost vs p99")
+        for candidate in result.frontier:
+            table.add_row(*_candidate_row(candidate, columns))
+        _stdout.print(table)
+    for note in result.notes:
+        _stdout.print(f"note: {note}", markup=False, style="yellow")
 
 
 @app.command("plan")

@@ -12,6 +12,7 @@ from sim.metrics import RequestRecorder, Snapshotter, snapshot_times
 from sim.result import Result, RunInfo
 from sim.rng import RandomStreams
 from sim.scenario import Scenario
+from sim.sizing import fit_to_request_cap
 from sim.workload import build_workload
 
 DRAIN_FRACTION = 0.5
@@ -34,6 +35,7 @@ class Model:
                                      stop_s=scenario.duration_s, max_requests=scenario.max_requests)
         times_s = snapshot_times(scenario.duration_s, scenario.warmup_s, scenario.time_bin_s)
         self.snapshotter = Snapshotter(self.env, self.components, times_s)
+        self.workload.on_cap = self.snapshotter.take  # the measured window ends where admission stopped
 
     def run(self) -> None:
         """Run to the end of the scenario, then let requests in flight finish (bounded by a drain budget)."""
@@ -50,6 +52,9 @@ class Model:
 def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = None) -> Result:
     """Simulate one replication of ``scenario`` and return its measurements.
 
+    A run whose workload would send more than ``max_requests`` is shortened first (``sim.sizing``), with the
+    reason in ``RunInfo.notes``.
+
     Args:
         scenario: A validated scenario.
         seed: Overrides the scenario's seed; the same seed always gives the same numbers.
@@ -60,6 +65,7 @@ def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = 
     """
     if duration_s is not None:
         scenario = scenario.model_copy(update=scenario.duration_updates(duration_s))
+    scenario, shortened = fit_to_request_cap(scenario)
     chosen_seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     model = Model(scenario, chosen_seed)
@@ -70,6 +76,8 @@ def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = 
         wall_time_s=time.perf_counter() - started,
         in_flight_at_end=model.recorder.in_flight,
         capped=model.workload.capped,
+        capped_at_s=model.workload.capped_at_s,
+        notes=[shortened] if shortened else [],
         snapshot_times_s=model.snapshotter.times_s,
         station_servers={station.name: station.servers for component in model.components.values()
                          for station in component.stations},

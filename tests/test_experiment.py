@@ -257,6 +257,24 @@ def test_plan_frontier_has_no_dominated_points() -> None:
     assert_no_dominated_points(result.frontier, simulated)
 
 
+def test_an_empty_plan_says_which_constraint_the_largest_candidate_fails() -> None:
+    scenario = scenario_with(single_service(rate_rps=500, mean_ms=10, price_per_instance_hour=1.0),
+                             duration_s=4, warmup_s=1)
+    result = sim.plan(scenario, "p99<100ms", {"components.api.workers": "1:3"}, replications=2, workers=1)
+    assert result.best is None and len(result.with_status("pruned")) == 3
+    [note] = result.notes
+    assert "even the largest candidate (api.workers=3) fails" in note
+    assert "the twin puts api at 1.67x its capacity" in note
+
+
+def test_a_plan_without_prices_says_what_cheapest_means() -> None:
+    scenario = scenario_with(single_service(rate_rps=150, mean_ms=10), duration_s=4, warmup_s=1)
+    result = sim.plan(scenario, "p99<500ms", {"components.api.workers": "1:3"}, replications=2, workers=1)
+    assert result.best is not None and result.best.parameters == {"components.api.workers": 2}
+    assert any(note.startswith("no component has a price, so every configuration costs 0") for note in result.notes)
+    assert result.to_dict()["notes"] == result.notes
+
+
 def test_local_pool_rows_equal_serial_rows() -> None:
     scenario = scenario_with(single_service(mean_ms=1), duration_s=4, warmup_s=1)
     vary = {"workload.rate_rps": [300, 700]}

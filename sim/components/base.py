@@ -22,21 +22,27 @@ Reply = Callable[[Any, int], None]
 
 
 class Request:
-    """One request travelling through the call graph."""
+    """One request travelling through the call graph; ``waited_s`` sums its queueing at every station."""
 
-    __slots__ = ("arrival_s", "class_index", "is_write", "key")
+    __slots__ = ("arrival_s", "class_index", "is_write", "key", "waited_s")
 
     def __init__(self, arrival_s: float, class_index: int, is_write: bool, key: int) -> None:
         self.arrival_s = arrival_s
         self.class_index = class_index
         self.is_write = is_write
         self.key = key
+        self.waited_s = 0.0
 
 
 class Visit:
-    """A request's stay in one component: who to answer, and whether the answer was already given."""
+    """A request's stay in one component: who to answer, and whether the answer was already given.
 
-    __slots__ = ("arrived_s", "call_index", "queued_s", "reply", "request", "settled", "station", "token")
+    ``started_s`` is when a worker took it (the arrival for components without workers, ``NOT_STARTED`` while
+    it waits in a queue), so its wait is ``started_s - arrived_s``.
+    """
+
+    __slots__ = ("arrived_s", "call_index", "queued_s", "reply", "request", "settled", "started_s", "station",
+                 "token")
 
     def __init__(self, request: Request, reply: Reply, token: Any, arrived_s: float) -> None:
         self.request = request
@@ -45,8 +51,12 @@ class Visit:
         self.arrived_s = arrived_s
         self.settled = False
         self.queued_s = arrived_s
+        self.started_s = arrived_s
         self.station: Station | None = None
         self.call_index = 0
+
+
+NOT_STARTED = -1.0
 
 
 class Environment(simpy.Environment):
@@ -101,12 +111,15 @@ class Station:
     """A multi-server FIFO queue with a bounded waiting room and exact time-weighted levels.
 
     ``servers`` are workers, connections or threads; ``queue_capacity`` visits may wait; one more is dropped.
-    Visits already settled elsewhere (their caller timed out) are skipped when they reach the head.
-    Time integrals are kept as running sums (area = sum of end times - sum of start times + level x now), so a
-    change of level costs an addition, not an integration step.
+    Visits already settled elsewhere (their caller timed out) are skipped when they reach the head: they leave
+    without service (``abandoned``). Time integrals are kept as running sums (area = sum of end times - sum of
+    start times + level x now), so a change of level costs an addition, not an integration step. Every visit
+    that leaves (served or abandoned) adds its wait and its response to ``departed_*``, so means taken over
+    the visits that left in a window always have response >= wait.
     """
 
-    FIELDS = ("busy_area", "queue_area", "arrivals", "drops", "starts", "wait_total_s", "completions")
+    FIELDS = ("busy_area", "queue_area", "arrivals", "drops", "starts", "wait_total_s", "completions",
+              "abandoned", "departed_wait_s", "departed_response_s", "queued", "busy")
 
     def __init__(self, env: simpy.Environment, name: str, servers: int, queue_capacity: int,
                  on_start: Callable[[Visit], None]) -> None:
@@ -118,8 +131,8 @@ class Station:
         self.busy = 0
         self.queue: deque[Visit] = deque()
         self.busy_started_sum_s = self.busy_ended_sum_s = self.queued_sum_s = 0.0
-        self.arrivals = self.drops = self.starts = self.completions = 0
-        self.wait_total_s = 0.0
+        self.arrivals = self.drops = self.starts = self.completions = self.abandoned = 0
+        self.wait_total_s = self.departed_wait_s = self.departed_response_s = 0.0
 
     @property
     def in_system(self) -> int:
@@ -130,49 +143,67 @@ class Station:
         """Start ``visit`` on a free server, or queue it; False when the queue is full (dropped)."""
         self.arrivals += 1
         visit.station = self
+        now = self.env._now  # type: ignore[attr-defined]
+        visit.queued_s = now
         if self.busy < self.servers:
             self.busy += 1
-            self.busy_started_sum_s += self.env._now  # type: ignore[attr-defined]
+            self.busy_started_sum_s += now
             self.starts += 1
+            visit.started_s = now
             self.on_start(visit)
             return True
         if len(self.queue) >= self.queue_capacity:
             self.drops += 1
             return False
-        now = self.env._now  # type: ignore[attr-defined]
-        visit.queued_s = now
+        visit.started_s = NOT_STARTED
         self.queued_sum_s += now
         self.queue.append(visit)
         return True
 
-    def release(self) -> None:
-        """Free a server and hand it straight to the next live visit in the queue (no idle gap)."""
+    def release(self, visit: Visit) -> None:
+        """``visit`` is done: free its server and hand it straight to the next live visit (no idle gap)."""
         now = self.env._now  # type: ignore[attr-defined]
         self.completions += 1
+        self.departed_wait_s += visit.started_s - visit.queued_s
+        self.departed_response_s += now - visit.queued_s
         queue = self.queue
         while queue:
-            visit = queue.popleft()
-            self.queued_sum_s -= visit.queued_s
-            self.wait_total_s += now - visit.queued_s
-            if not visit.settled:
+            waiting = queue.popleft()
+            waited_s = now - waiting.queued_s
+            self.queued_sum_s -= waiting.queued_s
+            self.wait_total_s += waited_s
+            if not waiting.settled:
+                waiting.started_s = now
+                waiting.request.waited_s += waited_s
                 self.starts += 1
-                self.on_start(visit)
+                self.on_start(waiting)
                 return
+            self.abandoned += 1  # its caller gave up: it leaves without service
+            self.departed_wait_s += waited_s
+            self.departed_response_s += waited_s
         self.busy -= 1
         self.busy_ended_sum_s += now
 
     def snapshot(self, now: float) -> list[float]:
-        """Cumulative values of ``FIELDS`` at ``now``."""
+        """Cumulative values of ``FIELDS`` at ``now`` (the last two are the levels at ``now``)."""
         busy_area = self.busy_ended_sum_s - self.busy_started_sum_s + self.busy * now
         queue_area = self.wait_total_s + len(self.queue) * now - self.queued_sum_s
-        return [busy_area, queue_area, self.arrivals, self.drops, self.starts, self.wait_total_s, self.completions]
+        return [busy_area, queue_area, self.arrivals, self.drops, self.starts, self.wait_total_s, self.completions,
+                self.abandoned, self.departed_wait_s, self.departed_response_s, len(self.queue), self.busy]
 
 
 class Component:
-    """Base of every component: a name, its stations, and visit accounting for Little's law."""
+    """Base of every component: a name, its stations, and visit accounting for Little's law.
+
+    A visit the component turns away on arrival (its queue is full) is ``rejected``: it spends no time inside.
+    Every other visit adds its response and its wait when it settles, so means over the visits that settled
+    in a window have response >= wait, and in-system = throughput x response (Little's law) up to the visits
+    present at the window's two ends.
+    """
 
     kind = "component"
-    FIELDS = ("in_system_area", "entered", "settled", "failed", "response_total_s")
+    FIELDS = ("in_system_area", "entered", "settled", "failed", "response_total_s", "rejected", "wait_total_s",
+              "in_system")
 
     def __init__(self, env: simpy.Environment, name: str, spec: Any) -> None:
         self.env = env
@@ -180,8 +211,8 @@ class Component:
         self.spec = spec
         self.stations: list[Station] = []
         self.in_system = 0
-        self.open_arrivals_sum_s = self.response_total_s = 0.0
-        self.entered = self.settled = self.failed = 0
+        self.open_arrivals_sum_s = self.response_total_s = self.wait_total_s = 0.0
+        self.entered = self.settled = self.failed = self.rejected = 0
 
     def connect(self, components: dict[str, Component]) -> None:
         """Look up downstream components by name (called once, after all are built)."""
@@ -201,21 +232,30 @@ class Component:
         self.open_arrivals_sum_s += now
         return Visit(request, reply, token, now)
 
+    def _reject(self, visit: Visit) -> None:
+        """Turn a visit away on arrival (its station's queue is full): it is answered DROPPED at once."""
+        self.rejected += 1
+        self._settle(visit, DROPPED)
+
     def _settle(self, visit: Visit, status: int) -> None:
         """Answer the caller once; later answers for the same visit (after a timeout) are ignored."""
         if visit.settled:
             return
         visit.settled = True
+        now = self.env._now  # type: ignore[attr-defined]
         self.in_system -= 1
         self.settled += 1
         self.open_arrivals_sum_s -= visit.arrived_s
-        self.response_total_s += self.env._now - visit.arrived_s  # type: ignore[attr-defined]
+        self.response_total_s += now - visit.arrived_s
+        started_s = visit.started_s
+        self.wait_total_s += (now if started_s == NOT_STARTED else started_s) - visit.arrived_s
         if status:
             self.failed += 1
         visit.reply(visit.token, status)
 
     def snapshot(self, now: float) -> list[float]:
-        """Cumulative values of ``FIELDS`` then ``extra_fields`` at ``now``."""
+        """Cumulative values of ``FIELDS`` (the last is the level at ``now``) then ``extra_fields`` at ``now``."""
         in_system_area = self.response_total_s + self.in_system * now - self.open_arrivals_sum_s
-        values = [in_system_area, self.entered, self.settled, self.failed, self.response_total_s]
+        values = [in_system_area, self.entered, self.settled, self.failed, self.response_total_s, self.rejected,
+                  self.wait_total_s, self.in_system]
         return values + list(self.extra_fields().values())

@@ -11,7 +11,7 @@ from typing import Any
 
 import simpy
 
-from sim.components.base import DROPPED, OK, Component, Reply, Request, Station, Visit, call_later
+from sim.components.base import OK, Component, Reply, Request, Station, Visit, call_later
 from sim.components.policies import mix_key
 from sim.dists import from_spec
 from sim.rng import RandomStreams
@@ -60,7 +60,7 @@ class Database(Component):
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         visit = self._enter(request, reply, token)
         if not self.station_for(request).acquire(visit):
-            self._settle(visit, DROPPED)
+            self._reject(visit)
 
     def _start(self, visit: Visit) -> None:
         duration_s = self.sample_write_s() if visit.request.is_write else self.sample_read_s()
@@ -68,5 +68,5 @@ class Database(Component):
 
     def _done(self, visit: Visit) -> None:
         assert visit.station is not None
-        visit.station.release()
+        visit.station.release(visit)
         self._settle(visit, OK)

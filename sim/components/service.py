@@ -12,7 +12,7 @@ from typing import Any
 
 import simpy
 
-from sim.components.base import DROPPED, OK, TIMED_OUT, Component, Reply, Request, Station, Visit, call_later
+from sim.components.base import OK, TIMED_OUT, Component, Reply, Request, Station, Visit, call_later
 from sim.dists import from_spec
 from sim.rng import RandomStreams
 from sim.specs import ServiceSpec
@@ -45,7 +45,7 @@ class Service(Component):
         if count == 1 and self.timeout_s is None:  # the common case, without the extra calls
             visit = self._enter(request, reply, token)
             if not self.stations[0].acquire(visit):
-                self._settle(visit, DROPPED)
+                self._reject(visit)
             return
         index = int(self.routing.integers(count)) if count > 1 else 0
         self.accept_at(index, request, reply, token)
@@ -56,7 +56,7 @@ class Service(Component):
         if self.timeout_s is not None:
             call_later(self.env, self.timeout_s, self._expire, visit)
         if not self.stations[index].acquire(visit):
-            self._settle(visit, DROPPED)
+            self._reject(visit)
 
     def _start(self, visit: Visit) -> None:
         call_later(self.env, self.sample_s(), self._next_call, visit)
@@ -77,7 +77,7 @@ class Service(Component):
 
     def _finish(self, visit: Visit, status: int) -> None:
         assert visit.station is not None
-        visit.station.release()
+        visit.station.release(visit)
         self._settle(visit, status)
 
     def _expire(self, visit: Visit) -> None:
