@@ -64,7 +64,8 @@ def table(summaries: dict[str, dict[str, Any]], capacities: dict[str, dict[str, 
             "p50": milliseconds(latency["p50"]), "p95": milliseconds(latency["p95"]),
             "p99": milliseconds(latency["p99"]), "error rate": percent(summary["error_rate"]),
             "bottleneck": (summary.get("bottleneck") or {}).get("component", "–"),
-            "stable": "yes" if summary["stable"] else "no: " + ", ".join(summary["overflowed"]),
+            "stable": {True: "yes", None: "no verdict"}.get(summary["stable"], "no: " + ", ".join(
+                summary["overflowed"])),
             "servers (workers + connections)": f"{capacities[name]['servers']:,}",
             "cache keys": f"{capacities[name]['cache_keys']:,}",
         }
@@ -101,8 +102,10 @@ def main() -> None:
         metrics[0].metric("p99", milliseconds(summary["latency_ms"]["p99"]))
         metrics[1].metric("Throughput (req/s)", rate(summary["throughput_rps"]))
         metrics[2].metric("Servers", f"{capacities[name]['servers']:,}")
-        if not summary["stable"]:
+        if summary["stable"] is False:
             column.error(f"Unstable: {', '.join(summary['overflowed'])} overflowed.")
+        elif summary["stable"] is None:
+            column.error(summary["no_verdict"])
         column.plotly_chart(viz.architecture_figure(scenarios[name], summary), key=f"architecture-{name}")
     st.dataframe(table(summaries, capacities))
     st.plotly_chart(viz.compare_latency_figure({f"{name}: {knob.label} = {knob.format_option(values[name])}":

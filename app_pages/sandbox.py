@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -20,7 +21,7 @@ from app_pages.shared import (
 from sim import viz
 from sim.experiments.validation import theory_comparison
 from sim.scenario.overrides import with_overrides
-from sim.teaching.knobs import Knob, changed_values, scenario_knobs
+from sim.teaching.knobs import Knob, changed_values, scenario_knobs, shortened_note
 
 CHART_CONFIG = {"displaylogo": False}
 BUSY = 0.8  # above this, queueing delay climbs steeply: the bottleneck note turns into a warning
@@ -42,18 +43,41 @@ def knob_controls(knobs: list[Knob], key_prefix: str) -> dict[str, Any]:
     return values
 
 
-def headline(summary: dict[str, Any]) -> None:
-    """Throughput, latency percentiles, error and drop rates, the stability banner and the bottleneck."""
-    if not summary["stable"]:
+FEW_DEPARTURES = 1000  # below this many (±6% at 95%), a throughput is shown with its interval
+
+
+def verdict(summary: dict[str, Any]) -> None:
+    """No verdict, or the overload: each overflowed station with offered load against capacity (the bottleneck's
+    own sentence follows in its box)."""
+    if summary.get("no_verdict"):
+        st.error(f"**No verdict.** {summary['no_verdict'][len('no verdict: '):]}.", icon=":material/block:")
+    if summary["stable"] is False:
         overflowed = ", ".join(summary["overflowed"]) or "the system"
+        bottleneck = (summary.get("bottleneck") or {}).get("component")
+        details = "".join(f"\n- {entry['message']}." for entry in summary["overload"] if entry["station"] != bottleneck)
         st.error(f"**Unstable: {overflowed} overflowed.** Requests arrive faster than it can serve them, so its "
-                 "queue grows until it is full and then drops requests (see the queue-length chart).",
+                 "queue grows until it is full and then drops requests (see the queue-length chart)." + details,
                  icon=":material/error:")
+
+
+def throughput_text(summary: dict[str, Any]) -> str:
+    """Throughput, with its 95% interval when the window holds few departures (a Poisson count)."""
+    departures = summary["throughput_rps"] * summary["measured_s"]
+    if departures >= FEW_DEPARTURES:
+        return rate(summary["throughput_rps"])
+    return f"{rate(summary['throughput_rps'])} ± {1.96 * math.sqrt(departures) / summary['measured_s']:,.0f}"
+
+
+def headline(summary: dict[str, Any]) -> None:
+    """Throughput, latency percentiles, error and drop rates, the verdict and the bottleneck."""
+    verdict(summary)
     for warning in summary.get("warnings", []):
         st.warning(warning)
     counts, latency = summary["requests"], summary["latency_ms"]
     columns = st.columns(6)
-    columns[0].metric("Throughput (req/s)", rate(summary["throughput_rps"]))
+    columns[0].metric("Throughput (req/s)", throughput_text(summary),
+                      help="Successful requests that finished inside the measured window, per second (± a 95% "
+                      "interval when only a few did).")
     columns[1].metric("p50", milliseconds(latency["p50"]))
     columns[2].metric("p95", milliseconds(latency["p95"]))
     columns[3].metric("p99", milliseconds(latency["p99"]))
@@ -61,11 +85,14 @@ def headline(summary: dict[str, Any]) -> None:
                       "timed out, or were unfinished at the end, out of those offered.")
     columns[5].metric("Drop rate", percent(counts["dropped"] / counts["offered"] if counts["offered"] else 0.0),
                       help="Requests turned away by a full queue.")
+    if latency["mean"] is None and counts["unfinished"]:
+        st.caption(f"No latency: none of the requests that arrived in the measured window finished; "
+                   f"{counts['unfinished']:,} were still queued when the run's drain ended.")
     bottleneck = summary.get("bottleneck")
     if bottleneck:
         busiest = max((value for stats in summary["components"].values()
                        if (value := viz.hottest_utilisation(stats)) is not None), default=0.0)
-        show = st.error if not summary["stable"] else st.warning if busiest >= BUSY else st.info
+        show = st.error if summary["stable"] is False else st.warning if busiest >= BUSY else st.info
         show(f"**Bottleneck: {bottleneck['component']}.** {bottleneck['reason']}.",
              icon=":material/local_fire_department:")
 
@@ -97,6 +124,9 @@ def theory_section(container: Any, rows: list[dict[str, Any]]) -> None:
         "response_simulated_ms": st.column_config.NumberColumn("response ms (sim)", format="%.2f"),
         "response_predicted_ms": st.column_config.NumberColumn("response ms (theory)", format="%.2f"),
         "response_difference": st.column_config.NumberColumn("difference", format="percent"),
+        "wait_simulated_ms": st.column_config.NumberColumn("wait ms (sim)", format="%.2f"),
+        "throughput_simulated_rps": st.column_config.NumberColumn("throughput req/s (sim)", format="%.1f"),
+        "capacity_simulated_rps": st.column_config.NumberColumn("capacity req/s (sim)", format="%.1f"),
     })
     st.markdown("\n".join(f"- **{row['component']}**: {row['note']}" for row in rows))
 
@@ -118,7 +148,9 @@ def load_text(scenario: sim.Scenario) -> str:
     """The load the workload offers, in words."""
     workload = scenario.workload
     if workload.rate_rps is not None:
-        return f"Offered {workload.rate_rps:g} req/s" + (" (shaped by a profile)" if workload.profile else "")
+        offered = workload.rate_rps
+        shown = f"{offered:,.0f}" if offered == round(offered) else f"{offered:,.6g}"  # 75, 1,000,000, 70.5
+        return f"Offered {shown} req/s" + (" (shaped by a profile)" if workload.profile else "")
     if workload.users is not None:
         return f"{workload.users:,} closed-loop users"
     return "Replayed trace"
@@ -136,6 +168,9 @@ def main() -> None:
                  + "\n".join(str(problem) for problem in error.problems) + "\n```")
         scenario = base
     st.title(f"Sandbox · {selection.source}")
+    note = shortened_note(selection.base, scenario.duration_s)
+    if note:
+        st.info(note, icon=":material/timer:")
     data = simulate(scenario.model_dump_json(), selection.seed)
     summary = data["summary"]
     headline(summary)

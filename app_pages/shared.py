@@ -120,9 +120,9 @@ def sidebar() -> Selection:
                                    help="The same seed gives the same numbers; compare settings on one seed.")
     default_s = default_duration_s(base)
     duration_s = st.sidebar.slider(
-        "Simulated duration (s)", min(MIN_DURATION_S, default_s), max(120.0, base.duration_s), default_s, 1.0,
-        format="%g", key=f"{scenario_id}|duration",
-        help=f"The file says {base.duration_s:g} s; {default_s:g} s keeps a run to a few hundred ms.")
+        "Simulated duration (s)", min(MIN_DURATION_S, default_s), max(120.0, base.duration_s), default_s,
+        1.0 if default_s >= MIN_DURATION_S else default_s, format="%g", key=f"{scenario_id}|duration",
+        help=f"The file says {base.duration_s:g} s; {default_s:g} s keeps a run to a second or two.")
     st.sidebar.button("Reset controls", on_click=reset, args=(scenario_id,), width="stretch",
                       help="Back to the scenario's own values, seed and default duration.")
     run_json = with_duration(base, float(duration_s)).model_dump_json()

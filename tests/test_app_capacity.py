@@ -132,3 +132,16 @@ def test_a_bad_slo_shows_an_error_and_keeps_the_sweep() -> None:
     at.text_input(key="gallery:single-server|capacity|slo").set_value("latency < 5 parsecs").run()
     assert_healthy(at)
     assert at.error, "an unknown metric or unit is an error too"
+
+
+def test_the_twin_line_ends_for_good_at_saturation() -> None:
+    """Past the database's capacity the twin has no latency for anything that waits on it: the dashed line stops
+    and never comes back (it once reappeared at about 5 ms from 1,800 req/s on cache-aside)."""
+    at = open_page("cache-aside")
+    assert_healthy(at)
+    twin = traces(figure(at, "Latency vs arrival rate"))["mean (twin)"]
+    values = twin["y"]
+    first_gap = values.index(None)
+    assert first_gap > 0 and all(value is None for value in values[first_gap:])
+    finite = [value for value in values if value is not None]
+    assert finite[-1] > finite[0], "the line climbs towards the wall before it ends"

@@ -19,11 +19,11 @@ from scipy import stats
 from typer.testing import CliRunner
 
 import sim
-from sim import theory
 from sim.cli import app
 from sim.experiments.planning import Candidate, pareto_frontier, parse_values, parse_vary
 from sim.experiments.scaling import fit_usl
 from sim.experiments.statistics import confidence_interval, mser_truncation, student_t_quantile
+from sim.theory import queues as theory
 from tests.conftest import single_service
 from tests.stats_helpers import assert_agrees_with_theory
 
@@ -255,6 +255,24 @@ def test_plan_frontier_has_no_dominated_points() -> None:
     p99s = [candidate.value("latency_p99_ms") for candidate in result.frontier]
     assert costs == sorted(costs) and all(later < earlier for earlier, later in itertools.pairwise(p99s))
     assert_no_dominated_points(result.frontier, simulated)
+
+
+def test_an_empty_plan_says_which_constraint_the_largest_candidate_fails() -> None:
+    scenario = scenario_with(single_service(rate_rps=500, mean_ms=10, price_per_instance_hour=1.0),
+                             duration_s=4, warmup_s=1)
+    result = sim.plan(scenario, "p99<100ms", {"components.api.workers": "1:3"}, replications=2, workers=1)
+    assert result.best is None and len(result.with_status("pruned")) == 3
+    [note] = result.notes
+    assert "even the largest candidate (api.workers=3) fails" in note
+    assert "the twin puts api at 1.67x its capacity" in note
+
+
+def test_a_plan_without_prices_says_what_cheapest_means() -> None:
+    scenario = scenario_with(single_service(rate_rps=150, mean_ms=10), duration_s=4, warmup_s=1)
+    result = sim.plan(scenario, "p99<500ms", {"components.api.workers": "1:3"}, replications=2, workers=1)
+    assert result.best is not None and result.best.parameters == {"components.api.workers": 2}
+    assert any(note.startswith("no component has a price, so every configuration costs 0") for note in result.notes)
+    assert result.to_dict()["notes"] == result.notes
 
 
 def test_local_pool_rows_equal_serial_rows() -> None:

@@ -13,7 +13,9 @@ from sim.scenario.gallery import gallery_paths, load_gallery_scenario
 from sim.scenario.overrides import get_field, with_overrides
 from sim.teaching import knobs as knobs_module
 from sim.teaching.knobs import (
+    MAX_VISITS_PER_INTERACTIVE_RUN,
     MIN_INTERACTIVE_DURATION_S,
+    MIN_MEASURED_REQUESTS,
     VISITS_PER_INTERACTIVE_RUN,
     Knob,
     alternative_value,
@@ -22,6 +24,7 @@ from sim.teaching.knobs import (
     nice_step,
     offered_rate_estimate,
     scenario_knobs,
+    shortened_note,
     wiring,
     with_duration,
 )
@@ -110,6 +113,27 @@ def test_default_duration_keeps_interactive_runs_small(name: str) -> None:
     assert MIN_INTERACTIVE_DURATION_S <= duration_s <= scenario.duration_s
     visits = scenario.workload.rate_rps * len(scenario.components) * duration_s
     assert visits <= VISITS_PER_INTERACTIVE_RUN or duration_s == MIN_INTERACTIVE_DURATION_S
+
+
+@pytest.mark.parametrize("name", GALLERY)
+def test_every_gallery_scenario_gets_its_duration_or_a_stable_p99(name: str) -> None:
+    scenario = load_gallery_scenario(name)
+    run = with_duration(scenario, default_duration_s(scenario))
+    measured_requests = scenario.workload.rate_rps * (run.duration_s - run.warmup_s)
+    assert run.duration_s == scenario.duration_s or measured_requests >= MIN_MEASURED_REQUESTS, (
+        run.duration_s, measured_requests)
+
+
+@pytest.mark.parametrize("rate_rps", [5_000.0, 50_000.0, 1_000_000.0])
+def test_an_expensive_upload_is_shortened_below_the_ceiling(rate_rps: float) -> None:
+    scenario = sim.parse_scenario({"duration_s": 60, "warmup_s": 5, "workload": {"rate_rps": rate_rps, "entry": "api"},
+                                   "components": {"api": {"kind": "service", "service_time": {
+                                       "distribution": "exponential", "mean_ms": 10}}}})
+    duration_s = default_duration_s(scenario)
+    assert rate_rps * duration_s <= MAX_VISITS_PER_INTERACTIVE_RUN
+    assert duration_s < scenario.duration_s
+    assert shortened_note(scenario, duration_s) is not None and shortened_note(scenario, 60.0) is None
+    assert (duration_s - min(5.0, duration_s / 2)) * rate_rps >= MIN_MEASURED_REQUESTS, "enough for a p99"
 
 
 @pytest.mark.parametrize("name", GALLERY)

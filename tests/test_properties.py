@@ -51,7 +51,7 @@ def test_station_respects_servers_and_queue_bound(servers: int, capacity: int, a
     env = EventLoop()
     started: list[Visit] = []
     station = Station(env, "s", servers, capacity, started.append)
-    accepted = dropped = 0
+    accepted = dropped = released = 0
     for action in actions:
         if action == "arrive":
             if station.acquire(Visit(Request(0.0, 0, False, 0), lambda *_: None, None, 0.0)):
@@ -59,7 +59,8 @@ def test_station_respects_servers_and_queue_bound(servers: int, capacity: int, a
             else:
                 dropped += 1
         elif station.busy:
-            station.release()
+            station.release(started[released])  # first in, first out: the oldest visit in service ends
+            released += 1
         assert 0 <= station.busy <= servers and len(station.queue) <= capacity
         assert station.arrivals == accepted + dropped and station.drops == dropped
         assert len(started) == station.starts == accepted - len(station.queue)

@@ -88,6 +88,47 @@ def test_every_problem_is_listed_at_once() -> None:
     assert {"workload.rate_rps", "components.api.workers", "components.api.speed"} <= paths
 
 
+def problem_lines(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(sim.ScenarioError) as caught:
+        sim.parse_scenario(data)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_a_misspelt_kind_does_not_hide_the_other_typos() -> None:
+    data = broken({"components.api.kind": "servce", "components.api.workres": 2,
+                   "components.api.service_time": {"distribution": "exponentail", "mean_ms": 4}})
+    lines = problem_lines(data)
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("components.api.kind: unknown value 'servce' (did you mean 'service'?)")
+    assert any(line.startswith("components.api.service_time.distribution: unknown value 'exponentail' "
+                               "(did you mean 'exponential'?)") for line in lines)
+    assert any(line.startswith("components.api.workres: unknown field (did you mean 'workers'?)") for line in lines)
+
+
+def test_an_unknown_kind_lists_fields_no_kind_accepts_and_the_wiring_is_still_checked() -> None:
+    data = broken({"workload.rate_rps": -1, "workload.entry": "apx",
+                   "workload.classes": [{"name": "a", "weight": 0.5}, {"name": "b", "weight": 0.3}]})
+    data["components"]["db"] = {"kind": "storage", "pool": 3, "pool_size": 2}
+    data["components"]["api"]["calls"] = ["dbb"]
+    lines = problem_lines(data)
+    assert any(line.startswith("components.db.kind: unknown value 'storage'") for line in lines)
+    assert "components.db.pool: unknown field for every kind (did you mean 'pool_size'?)" in lines
+    assert not any(line.startswith("components.db.pool_size") for line in lines), "some kind accepts pool_size"
+    assert any(line.startswith("workload.rate_rps: ") for line in lines)
+    assert any(line.startswith("workload.entry: no component named 'apx' (did you mean 'api'?)") for line in lines)
+    assert any(line.startswith("components.api.calls.0: no component named 'dbb' (did you mean 'db'?)")
+               for line in lines)
+    assert "workload.classes: class weights must sum to 1 (got 0.8)" in lines
+
+
+def test_a_misspelt_profile_kind_does_not_hide_its_fields() -> None:
+    data = broken({"workload.profile": {"kind": "stpe", "at_s": 5, "rate_rps": -3}})
+    lines = problem_lines(data)
+    assert any(line.startswith("workload.profile.kind: unknown value 'stpe' (did you mean 'step'?)")
+               for line in lines), lines
+    assert any(line.startswith("workload.profile.rate_rps: ") for line in lines), lines
+
+
 def test_cycle_is_rejected_with_the_loop() -> None:
     data = broken({"components.api.calls": ["worker"]})
     data["components"]["worker"] = {"kind": "service", "service_time": {"distribution": "exponential", "mean_ms": 1},

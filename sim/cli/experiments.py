@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sim.cli.common import EXIT_INVALID, FileArgument, app, load_or_exit
+from sim.experiments.plan_notes import describe
 from sim.experiments.planning import Candidate, PlanResult, metric_column
 from sim.experiments.statistics import Interval
 from sim.experiments.studies import SIZE_FIELDS, plan, replicate, sweep
@@ -181,8 +182,7 @@ def sweep_command(file: FileArgument, vary: VaryOption, replications: Replicatio
 
 
 def _candidate_row(candidate: Candidate, columns: list[str]) -> list[str]:
-    parameters = ", ".join(f"{'.'.join(path.split('.')[-2:])}={value}" for path, value in candidate.parameters.items())
-    return [parameters, f"{candidate.cost_per_hour:.4g}",
+    return [describe(candidate.parameters), f"{candidate.cost_per_hour:.4g}",
             *(_ci(candidate.intervals.get(column)) for column in columns)]
 
 
@@ -201,10 +201,13 @@ def _print_plan(result: PlanResult) -> None:
         _stdout.print(f"cheapest meeting {' and '.join(result.slos)}: {best[0]} at {best[1]}/h; "
                       + "; ".join(f"{column} {text}" for column, text in zip(columns, best[2:], strict=True))
                       + caution, markup=False, style="green")
-    table = Table("configuration", "cost per hour", *columns, title="Pareto frontier: cost vs p99")
-    for candidate in result.frontier:
-        table.add_row(*_candidate_row(candidate, columns))
-    _stdout.print(table)
+    if result.frontier:
+        table = Table("configuration", "cost per hour", *columns, title="Pareto frontier: cost vs p99")
+        for candidate in result.frontier:
+            table.add_row(*_candidate_row(candidate, columns))
+        _stdout.print(table)
+    for note in result.notes:
+        _stdout.print(f"note: {note}", markup=False, style="yellow")
 
 
 @app.command("plan")

@@ -17,22 +17,39 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def _state(summary: dict[str, Any]) -> str:
+    if summary["stable"] is None:
+        return "NO VERDICT"
+    return "stable" if summary["stable"] else f"UNSTABLE (overflowed: {', '.join(summary['overflowed'])})"
+
+
+def _latency_line(summary: dict[str, Any]) -> str:
+    latency, unfinished = summary["latency_ms"], summary["requests"]["unfinished"]
+    if latency["mean"] is None and unfinished:
+        return (f"latency ms  - (none of the requests that arrived in the window finished; {unfinished:,} were still "
+                "in flight when the drain ended)")
+    return (f"latency ms  mean {_ms(latency['mean'])}  p50 {_ms(latency['p50'])}  p95 {_ms(latency['p95'])}  "
+            f"p99 {_ms(latency['p99'])}  p99.9 {_ms(latency['p999'])}")
+
+
 def headline(summary: dict[str, Any]) -> Text:
-    """Scenario, stability, throughput, request outcomes and the latency percentiles."""
+    """Scenario, verdict, throughput, request outcomes, latency percentiles, overloads and the bottleneck."""
     counts = summary["requests"]
-    latency = summary["latency_ms"]
-    state = "stable" if summary["stable"] else f"UNSTABLE (overflowed: {', '.join(summary['overflowed'])})"
     lines = [
-        f"{summary['scenario']}  seed={summary['seed']}  measured {summary['duration_s'] - summary['warmup_s']:g} s "
-        f"after {summary['warmup_s']:g} s warm-up  [{state}]",
+        f"{summary['scenario']}  seed={summary['seed']}  measured {summary['measured_s']:.4g} s "
+        f"after {summary['warmup_s']:g} s warm-up  [{_state(summary)}]",
         f"throughput {summary['throughput_rps']:,.1f} req/s   offered {counts['offered']:,}  completed "
         f"{counts['completed']:,}  failed {counts['failed']:,}  dropped {counts['dropped']:,}  "
-        f"timed out {counts['timed_out']:,}",
-        f"latency ms  mean {_ms(latency['mean'])}  p50 {_ms(latency['p50'])}  p95 {_ms(latency['p95'])}  "
-        f"p99 {_ms(latency['p99'])}  p99.9 {_ms(latency['p999'])}",
+        f"timed out {counts['timed_out']:,}  unfinished {counts['unfinished']:,}",
+        _latency_line(summary),
     ]
-    if summary.get("bottleneck"):
-        lines.append(f"bottleneck: {summary['bottleneck']['reason']}")
+    if summary.get("no_verdict"):
+        lines.append(summary["no_verdict"])
+    bottleneck = summary.get("bottleneck")
+    if bottleneck:
+        lines.append(f"bottleneck: {bottleneck['reason']}")
+    lines.extend(f"overload: {entry['message']}" for entry in summary.get("overload", [])
+                 if not bottleneck or entry["station"] != bottleneck["component"])
     for objective in summary.get("slos", []):
         value = "-" if objective["value"] is None else f"{objective['value']:.4g}"
         lines.append(f"SLO {objective['slo']}: {'pass' if objective['passed'] else 'FAIL'} (measured {value})")

@@ -16,6 +16,7 @@ from sim.runtime.loop import EventLoop
 from sim.runtime.recorder import LevelHistory, RequestRecorder, Snapshotter, snapshot_times
 from sim.runtime.rng import RandomStreams
 from sim.scenario.scenario import Scenario
+from sim.scenario.sizing import fit_to_request_cap
 
 DRAIN_FRACTION = 0.5
 
@@ -31,6 +32,8 @@ class RunInfo:
     snapshot_times_s: list[float]
     station_servers: dict[str, int] = field(default_factory=dict)
     station_owner: dict[str, str] = field(default_factory=dict)
+    capped_at_s: float | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Model:
                                      stop_s=scenario.duration_s, max_requests=scenario.max_requests)
         times_s = snapshot_times(scenario.duration_s, scenario.warmup_s, scenario.time_bin_s)
         self.snapshotter = Snapshotter(self.env, self.components, times_s)
+        self.workload.on_cap = self.snapshotter.take  # the measured window ends where admission stopped
 
     def run(self) -> None:
         """Run to the end of the scenario, then let requests in flight finish (bounded by a drain budget)."""
@@ -76,6 +80,9 @@ class Model:
 def simulate(scenario: Scenario, seed: int | None = None, duration_s: float | None = None) -> RunOutput:
     """Simulate one replication of ``scenario`` and return its raw measurements.
 
+    A run whose workload would send more than ``max_requests`` is shortened first (``sim.scenario.sizing``), with
+    the reason in ``RunInfo.notes``.
+
     Args:
         scenario: A validated scenario.
         seed: Overrides the scenario's seed; the same seed always gives the same numbers.
@@ -87,6 +94,7 @@ def simulate(scenario: Scenario, seed: int | None = None, duration_s: float | No
     """
     if duration_s is not None:
         scenario = scenario.model_copy(update=scenario.duration_updates(duration_s))
+    scenario, shortened = fit_to_request_cap(scenario)
     chosen_seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     model = Model(scenario, chosen_seed)
@@ -97,6 +105,8 @@ def simulate(scenario: Scenario, seed: int | None = None, duration_s: float | No
         wall_time_s=time.perf_counter() - started,
         in_flight_at_end=model.recorder.in_flight,
         capped=model.workload.capped,
+        capped_at_s=model.workload.capped_at_s,
+        notes=[shortened] if shortened else [],
         snapshot_times_s=model.snapshotter.times_s,
         station_servers={station.name: station.servers for component in model.components.values()
                          for station in component.stations},

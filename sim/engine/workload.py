@@ -44,6 +44,8 @@ class Workload:
         self.max_requests = max_requests
         self.arrived = 0
         self.capped = False
+        self.capped_at_s: float | None = None
+        self.on_cap: Callable[[], None] | None = None
         self.entries = [components[request_class.entry or spec.entry] for request_class in spec.classes]
         self.is_write = [request_class.operation == "write" for request_class in spec.classes]
         self.next_key = key_sampler(spec.keys, streams.stream("workload/keys"))
@@ -55,9 +57,18 @@ class Workload:
         if self.env.now >= self.stop_s:
             return False
         if self.arrived >= self.max_requests:
-            self.capped = True
+            self._cap()
             return False
         return True
+
+    def _cap(self) -> None:
+        """Stop admitting for good: remember when, and let the engine mark the end of the measured window."""
+        if self.capped:
+            return
+        self.capped = True
+        self.capped_at_s = self.env.now
+        if self.on_cap is not None:
+            self.on_cap()
 
     def send(self, class_index: int | None = None, key: int | None = None, reply: Any = None) -> Request:
         """Create one request now and hand it to its entry component."""
@@ -116,7 +127,8 @@ class OpenWorkload(Workload):
         # The hottest path of every open run: what ``admit`` and ``send`` do, inlined.
         now = self.env.now
         if now >= self.stop_s or self.arrived >= self.max_requests:
-            self.capped = now < self.stop_s
+            if now < self.stop_s:
+                self._cap()
             return
         self.arrived += 1
         class_index = self.next_class()

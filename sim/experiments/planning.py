@@ -107,6 +107,8 @@ class Candidate:
     stable: bool | None = None
     meets_slo: bool | None = None
     borderline: bool = False
+    saturated: dict[str, float] = field(default_factory=dict)
+    overflowed: list[str] = field(default_factory=list)
 
     @property
     def sort_key(self) -> tuple[float, int, int]:
@@ -121,7 +123,8 @@ class Candidate:
         return {"parameters": self.parameters, "cost_per_hour": self.cost_per_hour,
                 "capacity_units": self.capacity_units, "predicted_latency_ms": self.predicted_latency_ms,
                 "predicted_wait_ms": self.predicted_wait_ms, "status": self.status, "reason": self.reason,
-                "stable": self.stable, "meets_slo": self.meets_slo, "borderline": self.borderline,
+                "stable": self.stable, "overflowed": self.overflowed, "meets_slo": self.meets_slo,
+                "borderline": self.borderline,
                 "intervals": {name: interval.to_dict() for name, interval in self.intervals.items()}}
 
 
@@ -134,6 +137,8 @@ def build_candidates(scenario: Scenario, vary: Mapping[str, Sequence[Any]]) -> l
         rate = arrival_rate_rps(variant)
         predictions = predict(variant, rate)
         latency = end_to_end_ms(variant, predictions)
+        candidate.saturated = {station: offered for prediction in predictions.values() if prediction.saturated
+                               for station, (_rate, offered) in prediction.station_load.items() if offered >= 1.0}
         if latency is not None and all(prediction.stable for prediction in predictions.values()):
             candidate.predicted_latency_ms = latency
             unloaded = end_to_end_ms(variant, predict(variant, rate * NEAR_ZERO_LOAD)) or 0.0
@@ -152,6 +157,10 @@ def metric_column(metric: str) -> str:
 def screening_reason(candidate: Candidate, slos: Sequence[Slo], margin: float) -> str:
     """Why the twin rules a candidate out without simulating it ("" when it must be simulated)."""
     if candidate.predicted_latency_ms is None:
+        if candidate.saturated:
+            worst = max(candidate.saturated, key=candidate.saturated.__getitem__)
+            return (f"unstable: the twin puts {worst} at {candidate.saturated[worst]:.2f}x its capacity, so its "
+                    "queue grows without bound")
         return "unstable: the twin says a component cannot keep up with the offered load"
     for slo in slos:
         if slo.comparison not in ("<", "<="):
@@ -244,6 +253,7 @@ class PlanResult:
         candidates: Every grid point, with its status (pruned, simulated, skipped) and reason.
         rows: One tidy row per simulated replication (parameters + cost + seed + metrics).
         seeds: The seeds every simulated candidate ran under (common random numbers).
+        notes: What to know before trusting the answer (no prices; why nothing met the objectives).
     """
 
     slos: list[str]
@@ -252,6 +262,7 @@ class PlanResult:
     candidates: list[Candidate]
     rows: list[dict[str, Any]]
     seeds: list[int]
+    notes: list[str] = field(default_factory=list)
 
     def with_status(self, status: str) -> list[Candidate]:
         return [candidate for candidate in self.candidates if candidate.status == status]
@@ -259,7 +270,8 @@ class PlanResult:
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain JSON-ready data (every candidate included)."""
         counts = {status: len(self.with_status(status)) for status in ("simulated", "pruned", "skipped")}
-        return {"slos": self.slos, "seeds": self.seeds, "best": self.best.to_dict() if self.best else None,
+        return {"slos": self.slos, "seeds": self.seeds, "notes": self.notes,
+                "best": self.best.to_dict() if self.best else None,
                 "frontier": [candidate.to_dict() for candidate in self.frontier], "counts": counts,
                 "candidates": [candidate.to_dict() for candidate in self.candidates]}
 

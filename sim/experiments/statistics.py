@@ -192,7 +192,11 @@ def replication_warnings(rows: Sequence[Mapping[str, Any]], summary: Mapping[str
             f"p99 is known only to ±{p99.relative_half_width:.0%}")
         warnings.append(f"run longer: {known} (95% CI over {p99.replications} replication(s)), wider than the "
                         f"±{p99_precision:.0%} asked for; increase duration_s or the number of replications")
-    unstable = [row for row in rows if not row["stable"]]
+    unstable = [row for row in rows if row["stable"] is False]
+    inconclusive = sum(row["stable"] is None for row in rows)
+    if inconclusive:
+        warnings.append(f"{inconclusive} of {len(rows)} replication(s) gave no verdict: they reached max_requests "
+                        "before a quarter of the measured window; raise max_requests or shorten the run")
     if unstable:
         names = sorted({name for row in unstable for name in str(row.get("overflowed", "")).split(",") if name})
         where = f" ({', '.join(names)} overflowed)" if names else ""

@@ -28,6 +28,7 @@ from sim.experiments.executors import (
     rows_frame,
     save_rows,
 )
+from sim.experiments.plan_notes import plan_notes
 from sim.experiments.planning import (
     Candidate,
     PlanResult,
@@ -231,6 +232,7 @@ def _simulate(candidates: Sequence[Candidate], options: RunOptions, slos: Sequen
                                          strict=True):
         candidate.status, candidate.intervals = "simulated", interval_summary(candidate_rows)
         candidate.stable = all(row["stable"] for row in candidate_rows)
+        candidate.overflowed = sorted({name for row in candidate_rows for name in row["overflowed"].split(",") if name})
         judge(candidate, slos)
         rows.extend({**candidate.parameters, "cost_per_hour": candidate.cost_per_hour, **row}
                     for row in candidate_rows)
@@ -279,4 +281,5 @@ def plan(scenario: Scenario, slo: str | Sequence[str], vary: Vary, *, rate_rps: 
         options = RunOptions(chosen, rule, running, progress, total=pending * len(chosen))
         best = search(candidates, slos, lambda batch: _simulate(batch, options, slos, rows),
                       max(1, running.parallelism // len(chosen)), explore_frontier, frontier_improvement)
-    return PlanResult(texts, best, pareto_frontier(candidates), candidates, rows, chosen)
+    return PlanResult(texts, best, pareto_frontier(candidates), candidates, rows, chosen,
+                      plan_notes(candidates, slos, best))

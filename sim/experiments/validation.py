@@ -161,6 +161,9 @@ def theory_comparison(summary: dict[str, Any], scenario: Scenario) -> list[dict[
             "response_predicted_ms": predicted.get("mean_response_ms"),
             "response_difference": _relative_difference(stats.get("mean_response_ms"),
                                                         predicted.get("mean_response_ms")),
+            "wait_simulated_ms": stats.get("mean_wait_ms"),
+            "throughput_simulated_rps": stats.get("throughput_rps"),
+            "capacity_simulated_rps": stats.get("capacity_rps"),
             "note": _note(scenario, name, stats, predicted, summary),
         })
     return rows

@@ -4,7 +4,9 @@ A kind is one module (``sim/kinds/service.py``, ``cache.py``, ...). Its spec cla
 ``kind: Literal["..."]``, carries beside its fields the methods below; the module also holds the runtime class
 the spec builds. Everything outside ``sim/kinds`` calls these methods and never asks which kind a spec is:
 
-- wiring: ``downstream`` (the components it sends requests to) and ``wiring_problems`` (checks on them);
+- wiring: ``reference_fields`` (its fields that name other components), from which ``downstream`` (the
+  components it sends requests to) and ``raw_references`` (the same, read from data not yet valid) follow, and
+  ``reference_problems`` (what it may not be wired to);
 - runtime: ``station_names`` (used by the runtime *and* the twin, so simulation and theory meet by construction)
   and ``build`` (the runtime object for one replication);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
@@ -47,15 +49,33 @@ class ComponentSpecBase(StrictModel):
 
     kind: str
     summary: ClassVar[str] = ""
+    reference_fields: ClassVar[tuple[str, ...]] = ()
 
     # --- wiring -------------------------------------------------------------------------------------
 
     def downstream(self) -> list[tuple[str, str]]:
         """The components this one sends requests to, as (field path suffix, component name) pairs."""
-        return []
+        return self.raw_references({field: getattr(self, field) for field in self.reference_fields})
 
-    def wiring_problems(self, name: str, scenario: ScenarioView) -> list[Problem]:
-        """Problems with what this component is wired to (names are known to exist when this is called)."""
+    @classmethod
+    def raw_references(cls, block: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        """(field path suffix, value) of every component name in ``block``, a component's data as written.
+
+        Called on data that failed validation too (to report dangling names in the same pass), so values may
+        be of any type; the caller skips what is not a name.
+        """
+        references: list[tuple[str, Any]] = []
+        for field in cls.reference_fields:
+            value = block.get(field)
+            if isinstance(value, list):
+                references += [(f"{field}.{index}", target) for index, target in enumerate(value)]
+            elif field in block:
+                references.append((field, value))
+        return references
+
+    @classmethod
+    def reference_problems(cls, path: str, target: str, target_class: type[ComponentSpecBase] | None) -> list[Problem]:
+        """Problems with naming ``target`` (of kind class ``target_class``, None if unknown) at ``path``."""
         return []
 
     def bypass_target(self) -> str | None:

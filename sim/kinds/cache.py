@@ -46,8 +46,7 @@ class CacheSpec(ComponentSpecBase):
 
     summary: ClassVar[str] = "an LRU key-value cache (optional TTL) in front of a store, cache-aside"
 
-    def downstream(self) -> list[tuple[str, str]]:
-        return [("store", self.store)]
+    reference_fields: ClassVar[tuple[str, ...]] = ("store",)
 
     def bypass_target(self) -> str | None:
         return self.store

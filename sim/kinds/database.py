@@ -17,7 +17,7 @@ from sim.model.base import NonNegativeFloat
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.keys import mix_key
 from sim.model.knobs import Knob, integer_knob
-from sim.model.status import DROPPED, OK
+from sim.model.status import OK
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
@@ -126,7 +126,7 @@ class Database(Component):
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         visit = self._enter(request, reply, token)
         if not self.station_for(request).acquire(visit):
-            self._settle(visit, DROPPED)
+            self._reject(visit)
 
     def _start(self, visit: Visit) -> None:
         duration_s = self.sample_write_s() if visit.request.is_write else self.sample_read_s()
@@ -134,5 +134,5 @@ class Database(Component):
 
     def _done(self, visit: Visit) -> None:
         assert visit.station is not None
-        visit.station.release()
+        visit.station.release(visit)
         self._settle(visit, OK)

@@ -33,15 +33,14 @@ class LoadBalancerSpec(ComponentSpecBase):
 
     summary: ClassVar[str] = "spreads requests over the instances of a service by a balancing policy"
 
-    def downstream(self) -> list[tuple[str, str]]:
-        return [("target", self.target)]
+    reference_fields: ClassVar[tuple[str, ...]] = ("target",)
 
-    def wiring_problems(self, name: str, scenario: ScenarioView) -> list[Problem]:
-        target = scenario.components[self.target]
-        if getattr(target, "balanceable", False):
+    @classmethod
+    def reference_problems(cls, path: str, target: str, target_class: type[ComponentSpecBase] | None) -> list[Problem]:
+        if target_class is None or getattr(target_class, "balanceable", False):
             return []
-        return [Problem(f"components.{name}.target",
-                        f"a load balancer fronts a service (got {self.target!r}, a {target.kind})")]
+        kind = target_class.model_fields["kind"].annotation.__args__[0]
+        return [Problem(path, f"a load balancer fronts a service (got {target!r}, a {kind})")]
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> LoadBalancer:
         return LoadBalancer(env, name, self, streams)

@@ -17,7 +17,7 @@ from sim.kinds.base import ComponentSpecBase, ScenarioView
 from sim.model.base import NonNegativeFloat, PositiveFloat
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.knobs import Knob, integer_knob
-from sim.model.status import DROPPED, OK, TIMED_OUT
+from sim.model.status import OK, TIMED_OUT
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
@@ -42,9 +42,7 @@ class ServiceSpec(ComponentSpecBase):
 
     summary: ClassVar[str] = "instances x workers, each instance with its own queue; calls downstream in sequence"
     balanceable: ClassVar[bool] = True  # a load balancer may front it (it has instances to pick from)
-
-    def downstream(self) -> list[tuple[str, str]]:
-        return [(f"calls.{index}", name) for index, name in enumerate(self.calls)]
+    reference_fields: ClassVar[tuple[str, ...]] = ("calls",)
 
     def station_names(self, name: str) -> list[str]:
         return [f"{name}/instance-{index}" if self.instances > 1 else name for index in range(self.instances)]
@@ -109,7 +107,7 @@ class Service(Component):
         if count == 1 and self.timeout_s is None:  # the common case, without the extra calls
             visit = self._enter(request, reply, token)
             if not self.stations[0].acquire(visit):
-                self._settle(visit, DROPPED)
+                self._reject(visit)
             return
         index = int(self.routing.integers(count)) if count > 1 else 0
         self.accept_at(index, request, reply, token)
@@ -120,7 +118,7 @@ class Service(Component):
         if self.timeout_s is not None:
             self.env.call_later(self.timeout_s, self._expire, visit)
         if not self.stations[index].acquire(visit):
-            self._settle(visit, DROPPED)
+            self._reject(visit)
 
     def _start(self, visit: Visit) -> None:
         self.env.call_later(self.sample_s(), self._next_call, visit)
@@ -141,7 +139,7 @@ class Service(Component):
 
     def _finish(self, visit: Visit, status: int) -> None:
         assert visit.station is not None
-        visit.station.release()
+        visit.station.release(visit)
         self._settle(visit, status)
 
     def _expire(self, visit: Visit) -> None:

@@ -1,6 +1,7 @@
 """Measurements: per-request records in compact columns, and cumulative snapshots of every level.
 
-Records cost 14 bytes a request (arrival float64, latency float32, status int8, class int8). Levels such as
+Records cost 18 bytes a request (arrival float64, latency and total queueing wait float32, status int8, class
+int8); a request's departure is its arrival plus its latency. Levels such as
 busy workers and queue length are integrated over time as they change (no sampling error); snapshots of the
 running integrals at bin edges give windowed averages for any interval by subtraction.
 """
@@ -26,6 +27,7 @@ class RequestRecorder:
         self.env = env
         self.arrival_s = array("d")
         self.latency_ms = array("f")
+        self.waited_ms = array("f")
         self.status = array("b")
         self.class_index = array("b")
         self.in_flight = 0
@@ -34,6 +36,7 @@ class RequestRecorder:
     def finish(self, request: Request, status: int) -> None:
         self.arrival_s.append(request.arrival_s)
         self.latency_ms.append((self.env.now - request.arrival_s) * 1000.0)
+        self.waited_ms.append(request.waited_s * 1000.0)
         self.status.append(status)
         self.class_index.append(request.class_index)
         self.in_flight -= 1
@@ -45,6 +48,7 @@ class RequestRecorder:
         return {
             "arrival_s": np.frombuffer(self.arrival_s, dtype=np.float64),
             "latency_ms": np.frombuffer(self.latency_ms, dtype=np.float32),
+            "waited_ms": np.frombuffer(self.waited_ms, dtype=np.float32),
             "status": np.frombuffer(self.status, dtype=np.int8),
             "class_index": np.frombuffer(self.class_index, dtype=np.int8),
         }
@@ -63,12 +67,14 @@ class LevelHistory:
 
 
 class Snapshotter:
-    """Records cumulative counters of every component and station at chosen times."""
+    """Records cumulative counters of every component and station at chosen times (and when asked, e.g. at the
+    moment a run stops admitting requests); ``times_s`` lists the times actually taken, in order."""
 
     def __init__(self, env: Scheduler, components: dict[str, Component], times_s: list[float]) -> None:
         self.env = env
         self.components = components
-        self.times_s = times_s
+        self.planned_s = times_s
+        self.times_s: list[float] = []
         self.component_rows: dict[str, list[list[float]]] = {name: [] for name in components}
         self.station_rows: dict[str, list[list[float]]] = {
             station.name: [] for component in components.values() for station in component.stations
@@ -76,7 +82,7 @@ class Snapshotter:
 
     def start(self) -> None:
         """Schedule every snapshot but the last, which the engine takes when it stops the clock there."""
-        for time_s in self.times_s[:-1]:
+        for time_s in self.planned_s[:-1]:
             self.env.call_later(time_s - self.env.now, self._take_scheduled, None)
 
     def _take_scheduled(self, _unused: object) -> None:
@@ -84,6 +90,7 @@ class Snapshotter:
 
     def take(self) -> None:
         now = self.env.now
+        self.times_s.append(now)
         for name, component in self.components.items():
             self.component_rows[name].append(component.snapshot(now))
             for station in component.stations:
@@ -102,6 +109,12 @@ class Snapshotter:
 
 
 def snapshot_times(duration_s: float, warmup_s: float, bin_s: float) -> list[float]:
-    """Bin edges from 0 to the end, plus the end of warm-up, sorted and unique."""
-    edges = np.arange(0.0, duration_s + 1e-9, bin_s).tolist()
-    return sorted(set([*edges, warmup_s, duration_s]))
+    """Bin edges from 0 to the end, plus the end of warm-up, sorted and unique.
+
+    An edge a hair away from the warm-up or the end (a rounding of either) is left out, so no bin is a sliver.
+    """
+    ends = (warmup_s, duration_s)
+    tolerance_s = bin_s * 1e-6
+    edges = [edge for edge in np.arange(0.0, duration_s + 1e-9, bin_s).tolist()
+             if edge < duration_s and all(abs(edge - end) > tolerance_s for end in ends)]
+    return sorted(set([*edges, *ends]))

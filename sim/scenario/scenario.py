@@ -15,14 +15,20 @@ import yaml
 from pydantic import Field, ValidationError
 
 from sim.kinds.base import ComponentSpecBase
-from sim.kinds.registry import ComponentSpec, add_kind
+from sim.kinds.registry import KINDS, ComponentSpec, add_kind
 from sim.model.base import StrictModel
 from sim.model.errors import Problem, ScenarioError, did_you_mean
 from sim.model.slo import parse_slo
 from sim.model.traces import TraceError, read_trace
 from sim.model.workload import WorkloadSpec
 from sim.model.yaml12 import YamlError, safe_load_yaml
-from sim.scenario.problems import pydantic_problems
+from sim.scenario.problems import (
+    closest_kind,
+    pydantic_problems,
+    spelling_corrected,
+    unique_problems,
+    unknown_for_every_kind,
+)
 
 MAX_SCENARIO_BYTES = 1_000_000
 WEIGHT_TOLERANCE = 1e-6
@@ -90,18 +96,37 @@ def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Pat
 
 
 def parse_scenario(data: Any, source: str = "") -> Scenario:
-    """Validate a mapping as a scenario: field types and ranges first, then the wiring."""
+    """Validate a mapping as a scenario and list every problem at once: fields, then the wiring.
+
+    A misspelt ``kind`` or ``distribution`` stops pydantic from checking the rest of that block, so the
+    block is checked again as the closest valid name (``sim.scenario.problems.spelling_corrected``), and the
+    wiring is checked on the data as written even when some fields failed.
+    """
     if not isinstance(data, Mapping):
         got = type(data).__name__ if data is not None else "an empty document"
         raise ScenarioError([Problem("", f"a scenario must be a mapping of fields (got {got})")], source)
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as error:
-        raise ScenarioError(pydantic_problems(error, data, Scenario), source) from None
+        raise ScenarioError(field_problems(error, data), source) from None
     problems = wiring_problems(scenario)
     if problems:
         raise ScenarioError(problems, source)
     return scenario
+
+
+def field_problems(error: ValidationError, data: Mapping[str, Any]) -> list[Problem]:
+    """Every field problem, those hidden behind a misspelt name included, then the wiring problems the data
+    as written still allows to find."""
+    problems = pydantic_problems(error, data, Scenario)
+    for corrected in spelling_corrected(data):
+        try:
+            Scenario.model_validate(corrected)
+        except ValidationError as hidden:
+            problems += pydantic_problems(hidden, corrected, Scenario)
+    problems += unknown_for_every_kind(data)
+    problems += _reference_problems(data) + _total_problems(data)
+    return unique_problems(problems)
 
 
 def register_kind(spec_class: type[ComponentSpecBase]) -> str:
@@ -126,16 +151,8 @@ def scenario_from_json(text: str) -> Scenario:
 
 def wiring_problems(scenario: Scenario) -> list[Problem]:
     """Dangling names, wrong targets, cycles and class weights that do not sum to 1."""
-    names = list(scenario.components)
-    problems = _reference_problems(scenario, names)
-    weights = sum(request_class.weight for request_class in scenario.workload.classes)
-    if abs(weights - 1.0) > WEIGHT_TOLERANCE:
-        problems.append(Problem("workload.classes", f"class weights must sum to 1 (got {weights:g})"))
-    if scenario.warmup_s >= scenario.duration_s:
-        problems.append(
-            Problem("warmup_s", f"warm-up must be shorter than duration_s={scenario.duration_s:g} "
-                    f"(got {scenario.warmup_s:g})")
-        )
+    data = scenario.model_dump()
+    problems = _reference_problems(data) + _total_problems(data)
     for index, text in enumerate(scenario.slos):
         try:
             parse_slo(text)
@@ -158,25 +175,62 @@ def _trace_problems(scenario: Scenario) -> list[Problem]:
     return []
 
 
-def _reference_problems(scenario: Scenario, names: list[str]) -> list[Problem]:
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _total_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """Class weights that do not sum to 1, and a warm-up as long as the run (where the numbers are numbers)."""
+    problems = []
+    classes = _mapping(data.get("workload")).get("classes")
+    weights: list[Any] = [item.get("weight") for item in classes if isinstance(item, Mapping)] if isinstance(
+        classes, list) else []
+    total = float(sum(weights)) if weights and all(_number(weight) for weight in weights) else 1.0
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        problems.append(Problem("workload.classes", f"class weights must sum to 1 (got {total:g})"))
+    defaults = Scenario.model_fields
+    warmup_s = data.get("warmup_s", defaults["warmup_s"].default)
+    duration_s = data.get("duration_s", defaults["duration_s"].default)
+    if _number(warmup_s) and _number(duration_s) and warmup_s >= duration_s:
+        problems.append(Problem("warmup_s", f"warm-up must be shorter than duration_s={duration_s:g} "
+                                            f"(got {warmup_s:g})"))
+    return problems
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _references(data: Mapping[str, Any]) -> list[tuple[str, Any, type[ComponentSpecBase] | None]]:
+    """(path, name, kind class of the referrer) of every reference to a component in data as written."""
+    workload = _mapping(data.get("workload"))
+    references: list[tuple[str, Any, type[ComponentSpecBase] | None]] = (
+        [("workload.entry", workload["entry"], None)] if "entry" in workload else [])
+    classes = workload.get("classes")
+    if isinstance(classes, list):
+        references += [(f"workload.classes.{index}.entry", item["entry"], None) for index, item in enumerate(classes)
+                       if isinstance(item, Mapping) and item.get("entry") is not None]
+    for name, spec in _mapping(data.get("components")).items():
+        kind = closest_kind(spec.get("kind")) if isinstance(spec, Mapping) else None
+        if kind is not None:
+            references += [(f"components.{name}.{suffix}", target, KINDS[kind])
+                           for suffix, target in KINDS[kind].raw_references(spec)]
+    return references
+
+
+def _reference_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """Names that point at no component, and references a kind refuses (a balancer in front of a cache)."""
+    components = _mapping(data.get("components"))
+    names = [str(name) for name in components]
     problems: list[Problem] = []
-
-    def check(path: str, name: str) -> None:
-        if name not in scenario.components:
-            known = ", ".join(names)
-            problems.append(Problem(path, f"no component named {name!r}{did_you_mean(name, names)}; "
-                                          f"components: {known}"))
-
-    check("workload.entry", scenario.workload.entry)
-    for index, request_class in enumerate(scenario.workload.classes):
-        if request_class.entry is not None:
-            check(f"workload.classes.{index}.entry", request_class.entry)
-    for name, spec in scenario.components.items():
-        missing_before = len(problems)
-        for suffix, target in spec.downstream():
-            check(f"components.{name}.{suffix}", target)
-        if len(problems) == missing_before:
-            problems.extend(spec.wiring_problems(name, scenario))
+    for path, target, referrer in _references(data):
+        if not isinstance(target, str):
+            continue  # a wrong type is a field problem, reported by the field checks
+        if target not in components:
+            problems.append(Problem(path, f"no component named {target!r}{did_you_mean(target, names)}; "
+                                          f"components: {', '.join(names)}"))
+        elif referrer is not None:
+            problems += referrer.reference_problems(path, target, KINDS.get(_mapping(components[target]).get("kind")))
     return problems
 
 

@@ -19,9 +19,12 @@ from sim.model.knobs import Knob, nice_step
 from sim.model.workload import WorkloadSpec
 from sim.scenario.overrides import with_overrides
 from sim.scenario.scenario import Scenario
+from sim.scenario.sizing import expected_requests
 
-VISITS_PER_INTERACTIVE_RUN = 20_000  # about 100-300 ms of engine time on a 2-core machine
+VISITS_PER_INTERACTIVE_RUN = 60_000  # about 0.3-0.6 s of engine time on a 2-core machine
+MAX_VISITS_PER_INTERACTIVE_RUN = 150_000  # never more: about 1-2 s, so the page never freezes
 MIN_INTERACTIVE_DURATION_S = 4.0
+MIN_MEASURED_REQUESTS = 10_000  # a hundred requests beyond the p99: enough for a stable estimate
 TARGET_TIME_BINS = 30
 
 
@@ -93,18 +96,52 @@ def offered_rate_estimate(workload: WorkloadSpec) -> float | None:
     return None
 
 
-def default_duration_s(scenario: Scenario) -> float:
-    """A simulated duration that keeps an interactive run to a few hundred milliseconds.
+def requests_per_second(scenario: Scenario) -> float | None:
+    """Requests the workload sends per second on average over the run (an upper bound for a closed loop)."""
+    expected = expected_requests(scenario, scenario.duration_s)
+    if expected is not None:
+        return expected / scenario.duration_s
+    return offered_rate_estimate(scenario.workload)
 
-    The cost of a run grows with the number of component visits, roughly the arrival rate times the number
-    of components; the scenario's own duration is kept when it is already cheap enough (or unknown: a trace).
+
+def default_duration_s(scenario: Scenario) -> float:
+    """A simulated duration that keeps an interactive run under a second or two, yet long enough to trust.
+
+    The cost of a run grows with the number of component visits, roughly requests times components. The
+    scenario's own duration is kept when it fits ``VISITS_PER_INTERACTIVE_RUN``; otherwise the run is
+    shortened to that budget, but not below ``MIN_INTERACTIVE_DURATION_S`` nor below what
+    ``MIN_MEASURED_REQUESTS`` after the warm-up need (for a stable p99), unless that would pass
+    ``MAX_VISITS_PER_INTERACTIVE_RUN``, the ceiling no run crosses.
     """
-    rate_rps = offered_rate_estimate(scenario.workload)
+    rate_rps = requests_per_second(scenario)
     if not rate_rps:
         return float(scenario.duration_s)
     visits_per_s = rate_rps * len(scenario.components)
-    affordable_s = max(MIN_INTERACTIVE_DURATION_S, math.floor(VISITS_PER_INTERACTIVE_RUN / visits_per_s))
-    return float(min(scenario.duration_s, affordable_s))
+    if visits_per_s * scenario.duration_s <= VISITS_PER_INTERACTIVE_RUN:
+        return float(scenario.duration_s)
+    measured_s = MIN_MEASURED_REQUESTS / rate_rps
+    trusted_s = max(MIN_INTERACTIVE_DURATION_S, scenario.warmup_s + measured_s, 2 * measured_s)
+    chosen_s = max(VISITS_PER_INTERACTIVE_RUN / visits_per_s,
+                   min(trusted_s, MAX_VISITS_PER_INTERACTIVE_RUN / visits_per_s))
+    return _readable(min(float(scenario.duration_s), chosen_s))
+
+
+def _readable(duration_s: float) -> float:
+    """Whole seconds from 2 s up; two significant digits below (never longer than asked)."""
+    if duration_s >= 2.0:
+        return float(math.floor(duration_s))
+    unit = 10.0 ** (math.floor(math.log10(duration_s)) - 1)
+    return math.floor(duration_s / unit) * unit
+
+
+def shortened_note(base: Scenario, duration_s: float) -> str | None:
+    """Why an interactive run is shorter than its file (None when it is not)."""
+    if duration_s >= base.duration_s:
+        return None
+    rate_rps = requests_per_second(base) or 0.0
+    return (f"Simulating {duration_s:g} s of the file's {base.duration_s:g} s: at about {rate_rps:,.0f} req/s "
+            f"through {len(base.components)} component(s), the whole run would take too long for an interactive "
+            "page. Move *Simulated duration* in the sidebar to run longer.")
 
 
 def with_duration(scenario: Scenario, duration_s: float) -> Scenario:

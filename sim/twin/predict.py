@@ -17,77 +17,84 @@ from sim.model.keys import mix_keys
 from sim.model.profiles import mean_rate_rps
 from sim.model.traces import read_trace
 from sim.scenario.scenario import Scenario, topological_order
-from sim.theory import queues as theory
+from sim.twin.queues import StationPrediction, combine, moments, station
 from sim.twin.traffic import (
     MAX_KEYS_FOR_HASH_SPLIT,
     ComponentTheory,
     Traffic,
+    concurrency_bounds,
+    downstream_closure,
     mixture,
     propagate,
     shard_rates,
 )
 
 CLOSED_RATE_TOLERANCE = 1e-4  # relative width at which the closed-workload rate search stops
+SATURATION_TOLERANCE = 1e-9  # relative width at which the saturation-rate search stops
+MAX_SEARCH_RATE_RPS = 1e12
 
 
 def predict(scenario: Scenario, total_rate_rps: float | None = None) -> dict[str, ComponentTheory]:
-    """The twin's prediction for every component at the workload's mean arrival rate, computed leaves first."""
+    """The twin's prediction for every component at the workload's mean arrival rate, computed leaves first.
+
+    Past any station's capacity there is no steady state: that component, every caller that waits on it and
+    every component its traffic flows on to are predicted unstable, with no latency (see
+    :func:`_spread_saturation`).
+    """
     if total_rate_rps is None:
         total_rate_rps = arrival_rate_rps(scenario)
     incoming, hit_ratios = propagate(scenario, total_rate_rps)
+    bounds = concurrency_bounds(scenario)
     predictions: dict[str, ComponentTheory] = {}
     for name in topological_order(scenario):
         spec = scenario.components[name]
         count = scenario.workload.keys.count
         traffic = incoming.get(name, Traffic(np.zeros(count), np.zeros(count)))
         if isinstance(spec, ServiceSpec):
-            predictions[name] = _service(scenario, name, spec, traffic, predictions)
+            predictions[name] = _service(scenario, name, spec, traffic, predictions, bounds[name])
         elif isinstance(spec, LoadBalancerSpec):
-            target = predictions[spec.target]
-            response = None if target.mean_response_ms is None else spec.latency_ms + target.mean_response_ms
-            predictions[name] = ComponentTheory("load_balancer", traffic.rate_rps, response, stable=target.stable)
+            predictions[name] = _balancer(spec, traffic, predictions[spec.target])
         elif isinstance(spec, CacheSpec):
             predictions[name] = _cache(spec, traffic, hit_ratios[name], predictions[spec.store])
         elif isinstance(spec, DatabaseSpec):
-            predictions[name] = _database(name, spec, traffic)
+            predictions[name] = _database(name, spec, traffic, bounds[name])
+    return _spread_saturation(scenario, predictions)
+
+
+def _spread_saturation(scenario: Scenario, predictions: dict[str, ComponentTheory]) -> dict[str, ComponentTheory]:
+    """Mark unstable, with no latency, every component on a path through a saturated station.
+
+    A caller holds its workers while it waits on a saturated callee, so its holding time has no bound; a
+    callee behind a saturated station receives that station's throughput, not the offered rate, so the
+    traffic equations no longer describe it.
+    """
+    saturated = [name for name, prediction in predictions.items() if prediction.saturated]
+    if not saturated:
+        return predictions
+    waits_on = downstream_closure(scenario)
+    for name, prediction in predictions.items():
+        upstream_of = [cause for cause in saturated if cause in waits_on[name]]
+        behind = [cause for cause in saturated if name in waits_on[cause]]
+        if name not in saturated and not upstream_of and not behind:
+            continue
+        if upstream_of:
+            prediction.notes.append(f"waits on {', '.join(upstream_of)}, which cannot keep up, so its own "
+                                    "queue grows too")
+        if behind:
+            prediction.notes.append(f"its traffic passes through {', '.join(behind)}, which cannot keep up: "
+                                    "it receives that throughput, not the offered rate")
+        _mark_unstable(prediction, keep_utilisation=name in saturated)
     return predictions
 
 
-def _combine(kind: str, traffic: Traffic, stations: dict[str, theory.QueuePrediction],
-             rates: dict[str, float], servers: dict[str, int], offered: float) -> ComponentTheory:
-    """Aggregate station predictions into one component prediction (rate-weighted means)."""
-    total_rate = sum(rates.values())
-    total_servers = sum(servers.values())
-    utilisation = sum(stations[name].utilisation * servers[name] for name in stations) / total_servers
-    stable = all(prediction.stable for prediction in stations.values()) and offered < 1.0
-    response = wait = None
-    if stable and total_rate > 0:
-        response = sum(rates[name] * (stations[name].mean_response_ms or 0.0) for name in stations) / total_rate
-        wait = sum(rates[name] * (stations[name].mean_wait_ms or 0.0) for name in stations) / total_rate
-    models = sorted({prediction.model for prediction in stations.values()})
-    return ComponentTheory(kind, traffic.rate_rps, response, utilisation, wait, stable, ", ".join(models),
-                           stations=stations, offered_utilisation=offered)
-
-
-def _station(rate: float, mean_ms: float, servers: int, scv: float, queue: int,
-             arrival_scv: float = 1.0) -> tuple[theory.QueuePrediction, float]:
-    """One station's prediction and its offered utilisation.
-
-    Non-Poisson arrivals (round robin hands each instance every n-th request: Erlang-n gaps, SCV 1/n) scale
-    the wait by (arrival SCV + service SCV) / (1 + service SCV), the Allen-Cunneen GI/G/c approximation.
-    """
-    prediction = theory.station(rate, mean_ms, servers, scv, queue)
-    offered = rate * mean_ms / 1000.0 / servers
-    if offered >= 1.0:
-        return theory.QueuePrediction(prediction.model, min(1.0, offered), None, None, None, None,
-                                      max(0.0, 1.0 - 1.0 / offered), False), offered
-    if arrival_scv != 1.0 and prediction.mean_wait_ms is not None:
-        wait_ms = prediction.mean_wait_ms * (arrival_scv + scv) / (1.0 + scv)
-        accepted = rate * (1.0 - prediction.blocking_probability)
-        prediction = replace(prediction, model="GI/G/c (Allen-Cunneen)", mean_wait_ms=wait_ms,
-                             mean_response_ms=wait_ms + mean_ms, mean_queue_length=accepted * wait_ms / 1000.0,
-                             mean_in_system=accepted * (wait_ms + mean_ms) / 1000.0)
-    return prediction, offered
+def _mark_unstable(prediction: ComponentTheory, keep_utilisation: bool) -> None:
+    prediction.stable = False
+    prediction.mean_response_ms = prediction.mean_wait_ms = None
+    if not keep_utilisation:
+        prediction.utilisation = None  # set by a neighbour's overload, which the twin does not model
+    prediction.stations = {name: replace(queue, mean_wait_ms=None, mean_response_ms=None, mean_queue_length=None,
+                                         mean_in_system=None, stable=False)
+                           for name, queue in prediction.stations.items()}
 
 
 def _instance_shares(scenario: Scenario, name: str, spec: ServiceSpec,
@@ -121,47 +128,63 @@ def _hash_shares(spec: ServiceSpec, virtual_nodes: int, traffic: Traffic) -> np.
 
 
 def _service(scenario: Scenario, name: str, spec: ServiceSpec, traffic: Traffic,
-             done: dict[str, ComponentTheory]) -> ComponentTheory:
+             done: dict[str, ComponentTheory], concurrency: float) -> ComponentTheory:
     own = from_spec(spec.service_time)
     downstream = [done[target] for target in spec.calls]
-    holding_ms = own.mean_ms + sum(item.mean_response_ms or 0.0 for item in downstream)
-    scv = own.scv if not spec.calls else 1.0
+    # a callee with no steady state has no mean response: the unloaded one bounds the holding time from below
+    holding_ms = own.mean_ms + sum(item.mean_response_ms if item.mean_response_ms is not None
+                                   else item.unloaded_response_ms for item in downstream)
+    holding = (holding_ms, own.variance_ms2 + sum(item.response_variance_ms2 for item in downstream))
     shares, arrival_scv, note = _instance_shares(scenario, name, spec, traffic)
-    stations, rates, servers, offered = {}, {}, {}, 0.0
+    stations = {}
     for index, share in enumerate(shares.tolist()):
         station_name = f"{name}/instance-{index}" if spec.instances > 1 else name
-        rates[station_name] = traffic.rate_rps * share
-        stations[station_name], station_offered = _station(rates[station_name], holding_ms, spec.workers, scv,
-                                                           spec.queue_capacity, arrival_scv)
-        servers[station_name] = spec.workers
-        offered = max(offered, station_offered)
-    result = _combine("service", traffic, stations, rates, servers, offered)
-    result.stable = result.stable and all(item.stable for item in downstream)
+        stations[station_name] = station(traffic.rate_rps * share, holding, spec.workers, spec.queue_capacity,
+                                          arrival_scv, bounded=concurrency <= spec.workers)
+    result = combine("service", traffic, stations)
+    result.queue_free = concurrency <= spec.workers
+    result.unloaded_response_ms = own.mean_ms + sum(item.unloaded_response_ms for item in downstream)
+    notes = [note] if note else []
     if spec.calls:
-        note = (note + "; " if note else "") + "holding time includes downstream responses (taken as exponential)"
-    result.notes = [note] if note else []
+        notes.append("holding time includes downstream responses (means and variances added)")
+    if concurrency <= spec.workers:
+        notes.append(f"its callers never have more than {concurrency:g} calls out, within its {spec.workers} "
+                     "worker(s), so requests never wait here")
+    result.notes = notes
     return result
+
+
+def _balancer(spec: LoadBalancerSpec, traffic: Traffic, target: ComponentTheory) -> ComponentTheory:
+    response = None if target.mean_response_ms is None else spec.latency_ms + target.mean_response_ms
+    return ComponentTheory("load_balancer", traffic.rate_rps, response,
+                           response_variance_ms2=target.response_variance_ms2,
+                           unloaded_response_ms=spec.latency_ms + target.unloaded_response_ms)
 
 
 def _cache(spec: CacheSpec, traffic: Traffic, hit_ratio: float, store: ComponentTheory) -> ComponentTheory:
     reads, writes = float(traffic.read_rps.sum()), float(traffic.write_rps.sum())
-    store_ms = store.mean_response_ms
-    response = None
-    if store_ms is not None and reads + writes > 0:
-        read_ms = hit_ratio * spec.hit_latency_ms + (1 - hit_ratio) * (spec.miss_latency_ms + store_ms)
-        response = (reads * read_ms + writes * store_ms) / (reads + writes)
+    store_variance = store.response_variance_ms2
+
+    def outcomes(store_ms: float) -> list[tuple[float, float, float]]:  # (rate, mean ms, variance ms²)
+        return [(reads * hit_ratio, spec.hit_latency_ms, 0.0),
+                (reads * (1 - hit_ratio), spec.miss_latency_ms + store_ms, store_variance),
+                (writes, store_ms, store_variance)]
+
+    response, variance = None, 0.0
+    if store.mean_response_ms is not None and reads + writes > 0:
+        response, variance = moments(outcomes(store.mean_response_ms))
     notes = ["hit ratio from Che's approximation for LRU"]
     if writes > 0:
         notes.append("writes invalidate keys, so the real hit ratio is a little lower")
-    return ComponentTheory("cache", reads + writes, response, stable=store.stable, model="Che (LRU)",
-                           notes=notes, hit_ratio=hit_ratio)
+    return ComponentTheory("cache", reads + writes, response, model="Che (LRU)", notes=notes, hit_ratio=hit_ratio,
+                           response_variance_ms2=variance,
+                           unloaded_response_ms=moments(outcomes(store.unloaded_response_ms))[0]
+                           if reads + writes > 0 else spec.hit_latency_ms)
 
 
-def _database(name: str, spec: DatabaseSpec, traffic: Traffic) -> ComponentTheory:
+def _database(name: str, spec: DatabaseSpec, traffic: Traffic, concurrency: float) -> ComponentTheory:
     read, write = from_spec(spec.read_time), from_spec(spec.write_time)
-    stations: dict[str, theory.QueuePrediction] = {}
-    rates: dict[str, float] = {}
-    offered = 0.0
+    stations: dict[str, StationPrediction] = {}
     for shard, (read_rps, write_rps) in enumerate(shard_rates(spec, traffic)):
         prefix = f"{name}/shard-{shard}" if spec.shards > 1 else name
         primary_reads = read_rps if spec.replicas == 0 else 0.0
@@ -169,14 +192,17 @@ def _database(name: str, spec: DatabaseSpec, traffic: Traffic) -> ComponentTheor
         nodes += [(f"{prefix}/replica-{index}", [(read_rps / spec.replicas, read)]) for index in range(spec.replicas)]
         for node_name, parts in nodes:
             mean_ms, scv = mixture(parts)
-            rates[node_name] = sum(rate for rate, _dist in parts)
             # reads take the shard's replicas in turn: each sees every n-th read (Erlang-n gaps, SCV 1/n)
             arrival_scv = 1.0 / spec.replicas if "/replica-" in node_name else 1.0
-            stations[node_name], node_offered = _station(rates[node_name], mean_ms, spec.pool_size, scv,
-                                                         spec.queue_capacity, arrival_scv)
-            offered = max(offered, node_offered)
-    servers = dict.fromkeys(stations, spec.pool_size)
-    return _combine("database", traffic, stations, rates, servers, offered)
+            stations[node_name] = station(sum(rate for rate, _dist in parts), (mean_ms, scv * mean_ms**2),
+                                           spec.pool_size, spec.queue_capacity, arrival_scv,
+                                           bounded=concurrency <= spec.pool_size)
+    result = combine("database", traffic, stations)
+    result.queue_free = concurrency <= spec.pool_size
+    reads, writes = float(traffic.read_rps.sum()), float(traffic.write_rps.sum())
+    result.unloaded_response_ms = ((reads * read.mean_ms + writes * write.mean_ms) / (reads + writes)
+                                   if reads + writes > 0 else read.mean_ms)
+    return result
 
 
 def end_to_end_ms(scenario: Scenario, predictions: dict[str, ComponentTheory]) -> float | None:
@@ -218,15 +244,27 @@ def arrival_rate_rps(scenario: Scenario) -> float:
 
 
 def saturation_rate_rps(scenario: Scenario) -> float | None:
-    """The arrival rate at which the twin expects the busiest station to saturate (None if nothing is busy).
+    """The arrival rate at which the twin expects the first station to saturate (None if none ever does).
 
-    Utilisation grows in proportion to the arrival rate, so the rate divided by the busiest station's offered
-    utilisation is where that station reaches 100%.
+    Holding times grow with the load (a caller waits on its callees) and hit ratios change with it, so the rate
+    is found by bisection on "some station is offered at least its capacity", not by scaling one utilisation.
     """
-    rate_rps = arrival_rate_rps(scenario)
-    predictions = predict(scenario, rate_rps).values()
-    busiest = max((item.offered_utilisation or item.utilisation or 0.0 for item in predictions), default=0.0)
-    return rate_rps / busiest if rate_rps > 0 and busiest > 0 else None
+    def saturated(rate_rps: float) -> bool:
+        return any(prediction.saturated for prediction in predict(scenario, rate_rps).values())
+
+    high = arrival_rate_rps(scenario) or 1.0
+    while not saturated(high):
+        high *= 2.0
+        if high > MAX_SEARCH_RATE_RPS:
+            return None
+    low = 0.0
+    while high - low > SATURATION_TOLERANCE * high:
+        middle = (low + high) / 2.0
+        if saturated(middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def theory_summary(scenario: Scenario, rate: float | None = None,

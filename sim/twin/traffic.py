@@ -3,7 +3,11 @@
 Traffic is carried per key (read and write rates for each key), so caches (Che's approximation), shards
 (the same key hash as the engine) and consistent hashing see the same skew as the simulation. Predictions are
 computed leaves first, because a service's worker is held while its downstream calls run: its holding time is
-its own service time plus the mean response of everything it calls.
+its own service time plus the response of everything it calls (means and variances add).
+
+A caller's workers also bound how many of its calls can be in flight at once: a component fed only by callers
+whose workers number no more than its own servers (per station) can never make a request wait
+(:func:`concurrency_bounds`), so the twin gives it no queue at all.
 """
 
 from __future__ import annotations
@@ -57,9 +61,25 @@ class ComponentTheory:
     stations: dict[str, theory.QueuePrediction] = field(default_factory=dict)
     hit_ratio: float | None = None
     offered_utilisation: float | None = None
+    response_variance_ms2: float = 0.0
+    unloaded_response_ms: float = 0.0
+    station_load: dict[str, tuple[float, float]] = field(default_factory=dict)
+    queue_free: bool = False
+
+    INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free")
+
+    @property
+    def saturated(self) -> bool:
+        """Whether one of its own stations is offered at least its capacity (with no waiting downstream).
+
+        A queue-free component (its callers' workers bound its concurrency) never is: its callers saturate
+        first and pass on only what they complete.
+        """
+        return not self.queue_free and any(offered >= 1.0 for _rate, offered in self.station_load.values())
 
     def to_dict(self) -> dict[str, Any]:
-        data = {key: value for key, value in self.__dict__.items() if key != "stations" and value is not None}
+        data = {key: value for key, value in self.__dict__.items()
+                if key not in self.INTERNAL and value is not None}
         if len(self.stations) > 1:
             data["stations"] = {name: {"utilisation": prediction.utilisation,
                                        "mean_response_ms": prediction.mean_response_ms}
@@ -149,3 +169,40 @@ def shard_rates(spec: DatabaseSpec, traffic: Traffic) -> list[tuple[float, float
     reads = np.bincount(shard_of_key, weights=traffic.read_rps, minlength=spec.shards)
     writes = np.bincount(shard_of_key, weights=traffic.write_rps, minlength=spec.shards)
     return list(zip(reads.tolist(), writes.tolist(), strict=True))
+
+
+def downstream_closure(scenario: Scenario) -> dict[str, set[str]]:
+    """Every component each component waits on, directly or through others."""
+    closure: dict[str, set[str]] = {}
+    for name in topological_order(scenario):  # leaves first: a callee's closure is ready before its callers'
+        targets = {target for _field, target in scenario.components[name].downstream()}
+        closure[name] = targets.union(*(closure[target] for target in targets))
+    return closure
+
+
+UNBOUNDED = float("inf")
+
+
+def concurrency_bounds(scenario: Scenario) -> dict[str, float]:
+    """The most visits that can be inside each component at once (infinite for an open workload's entry).
+
+    A service's workers are held while its calls run, and each worker has at most one call out at a time, so
+    a service passes on at most ``instances x workers`` concurrent calls; a cache or a load balancer passes on
+    what it receives. A closed workload's entry holds at most ``users`` requests.
+    """
+    workload = scenario.workload
+    entries = {workload.entry, *(item.entry for item in workload.classes if item.entry)}
+    from_clients = float(workload.users) if workload.type == "closed" and workload.users else UNBOUNDED
+    bounds: dict[str, float] = {}
+    for name in reversed(topological_order(scenario)):  # callers first: a callee's feeders are all done
+        feeders = [caller for caller, spec in scenario.components.items()
+                   if any(target == name for _field, target in spec.downstream())]
+        bounds[name] = (from_clients if name in entries else 0.0) + sum(
+            _passed_on(scenario.components[caller], bounds[caller]) for caller in feeders)
+    return bounds
+
+
+def _passed_on(spec: Any, inside: float) -> float:
+    if isinstance(spec, ServiceSpec):
+        return min(inside, float(spec.instances * spec.workers))
+    return inside

@@ -104,7 +104,8 @@ def architecture_figure(scenario: Scenario, summary: Mapping[str, Any]) -> go.Fi
     names = list(scenario.components)
     values = [hottest_utilisation(components[name]) for name in names]
     labels = _node_labels(scenario, summary, hot)
-    offered = summary["requests"]["offered"] / max(summary["duration_s"] - summary["warmup_s"], 1e-9)
+    measured_s = summary.get("measured_s", summary["duration_s"] - summary["warmup_s"])
+    offered = summary["requests"]["offered"] / max(measured_s, 1e-9)
     traces = [
         {"type": "scatter", "name": "wiring", "mode": "lines", "hoverinfo": "skip", "showlegend": False,
          "line": {"color": "#999", "width": 2},
