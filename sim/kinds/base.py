@@ -20,6 +20,7 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sim.model.base import StrictModel
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from sim.runtime.component import Component
     from sim.runtime.rng import RandomStreams
     from sim.runtime.scheduler import Scheduler
-    from sim.twin.context import TwinContext
-    from sim.twin.parts import ComponentTheory, Traffic
+    from sim.theory.flows import Traffic
+    from sim.theory.predictions import ComponentTheory
 
 CAPACITY_UNITS = ("workers", "connections", "cache_keys")
 
@@ -42,6 +43,42 @@ class ScenarioView(Protocol):
 
     components: Mapping[str, ComponentSpecBase]
     workload: WorkloadSpec
+
+
+@dataclass
+class TwinContext:
+    """What a kind's twin may use besides its own traffic; filled by ``sim.twin`` as it works through the graph.
+
+    Attributes:
+        scenario: The scenario (its components and workload).
+        predictions: Predictions made so far; callees come before their callers, so a kind finds its own.
+        concurrency: The most visits that can be inside each component at once (``sim.twin.equations``).
+        routed: Whatever a kind worked out while routing (a cache's hit ratio), by component name.
+    """
+
+    scenario: ScenarioView
+    predictions: dict[str, ComponentTheory] = field(default_factory=dict)
+    concurrency: dict[str, float] = field(default_factory=dict)
+    routed: dict[str, Any] = field(default_factory=dict)
+
+    def callers(self, name: str) -> list[ComponentSpecBase]:
+        """The specs of the components that send requests to ``name``."""
+        return [spec for spec in self.scenario.components.values()
+                if any(target == name for _field, target in spec.downstream())]
+
+
+@dataclass(frozen=True, eq=False)
+class InstanceSplit:
+    """A caller's division of traffic over a callee's instances: shares, the arrival SCV each sees, a note."""
+
+    shares: Any  # numpy array of fractions summing to 1
+    arrival_scv: float
+    note: str
+
+    def same_as(self, other: InstanceSplit) -> bool:
+        """Whether two callers divide traffic alike (then the callee's twin can use either)."""
+        return (self.arrival_scv == other.arrival_scv and self.note == other.note
+                and bool((self.shares == other.shares).all()))
 
 
 class ComponentSpecBase(StrictModel):
@@ -55,7 +92,7 @@ class ComponentSpecBase(StrictModel):
 
     def downstream(self) -> list[tuple[str, str]]:
         """The components this one sends requests to, as (field path suffix, component name) pairs."""
-        return self.raw_references({field: getattr(self, field) for field in self.reference_fields})
+        return self.raw_references({name: getattr(self, name) for name in self.reference_fields})
 
     @classmethod
     def raw_references(cls, block: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -65,12 +102,12 @@ class ComponentSpecBase(StrictModel):
         be of any type; the caller skips what is not a name.
         """
         references: list[tuple[str, Any]] = []
-        for field in cls.reference_fields:
-            value = block.get(field)
+        for name in cls.reference_fields:
+            value = block.get(name)
             if isinstance(value, list):
-                references += [(f"{field}.{index}", target) for index, target in enumerate(value)]
-            elif field in block:
-                references.append((field, value))
+                references += [(f"{name}.{index}", target) for index, target in enumerate(value)]
+            elif name in block:
+                references.append((name, value))
         return references
 
     @classmethod
@@ -101,6 +138,14 @@ class ComponentSpecBase(StrictModel):
     def predict(self, name: str, traffic: Traffic, context: TwinContext) -> ComponentTheory:
         """The analytic twin of this component, given its traffic and its callees' predictions."""
         raise NotImplementedError(f"kind {self.kind!r} has no analytic twin")
+
+    def concurrency_passed_on(self, inside: float) -> float:
+        """At most how many calls it has out at once when ``inside`` visits are inside it (workers bound it)."""
+        return inside
+
+    def instance_split(self, instances: int, traffic: Traffic) -> InstanceSplit | None:
+        """How it divides its traffic over the instances of what it calls (a balancer's policy); None: no say."""
+        return None
 
     # --- money --------------------------------------------------------------------------------------
 

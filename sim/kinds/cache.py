@@ -8,13 +8,15 @@ Writes go to the store and invalidate the key, so the next read misses.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import Field
 
-from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.kinds.base import ComponentSpecBase, ScenarioView, TwinContext
 from sim.model.base import NonNegativeFloat, PositiveFloat
 from sim.model.knobs import Knob
 from sim.model.status import OK
@@ -22,6 +24,9 @@ from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
+from sim.theory.cache import che_characteristic_time
+from sim.theory.flows import Traffic, moments
+from sim.theory.predictions import ComponentTheory
 
 BYTES_PER_GB = 1e9
 TTL_CHOICES_S: tuple[float | None, ...] = (None, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
@@ -54,6 +59,51 @@ class CacheSpec(ComponentSpecBase):
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Cache:
         return Cache(env, name, self, streams)
 
+    def route(self, name: str, arriving: Traffic, context: TwinContext) -> list[tuple[str, Traffic]]:
+        """Reads that miss, and every write, go on to the store; the hit ratio is kept for ``predict``."""
+        hits = context.routed[name] = self.hit_ratio(arriving)
+        return [(self.store, Traffic(arriving.read_rps * (1 - hits), arriving.write_rps))]
+
+    def hit_ratio(self, traffic: Traffic) -> float:
+        """Che's approximation on the read stream, with TTL and write invalidation.
+
+        A read hits when the key's last event was a read (a write invalidates it) no longer ago than the
+        characteristic time (or the TTL, if shorter). With Poisson events per key this gives, for key i,
+        r_i / (r_i + w_i) * (1 - exp(-(r_i + w_i) * tau)); without writes it is Che's formula.
+        """
+        read_rate = float(traffic.read_rps.sum())
+        if read_rate <= 0:
+            return 0.0
+        popularity = np.round(traffic.read_rps / read_rate, 15).tobytes()
+        characteristic_s = _characteristic_requests(self.capacity_keys, popularity) / read_rate
+        if self.ttl_s is not None:
+            characteristic_s = min(characteristic_s, self.ttl_s)
+        events = traffic.read_rps + traffic.write_rps
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fresh = -np.expm1(-events * characteristic_s) if np.isfinite(characteristic_s) else 1.0
+            per_key = np.where(events > 0, traffic.read_rps / events * fresh, 0.0)
+        return float((traffic.read_rps * per_key).sum() / read_rate)
+
+    def predict(self, name: str, traffic: Traffic, context: TwinContext) -> ComponentTheory:
+        """No queue of its own: hits answer in ``hit_latency_ms``; misses and writes add the store's response."""
+        hit_ratio, store = context.routed[name], context.predictions[self.store]
+        reads, writes = float(traffic.read_rps.sum()), float(traffic.write_rps.sum())
+
+        def outcomes(store_ms: float) -> list[tuple[float, float, float]]:  # (rate, mean ms, variance ms²)
+            return [(reads * hit_ratio, self.hit_latency_ms, 0.0),
+                    (reads * (1 - hit_ratio), self.miss_latency_ms + store_ms, store.response_variance_ms2),
+                    (writes, store_ms, store.response_variance_ms2)]
+
+        response, variance = None, 0.0
+        if store.mean_response_ms is not None and reads + writes > 0:
+            response, variance = moments(outcomes(store.mean_response_ms))
+        notes = ["hit ratio from Che's approximation for LRU"]
+        if writes > 0:
+            notes.append("writes invalidate keys, so the real hit ratio is a little lower")
+        unloaded = moments(outcomes(store.unloaded_response_ms))[0] if reads + writes > 0 else self.hit_latency_ms
+        return ComponentTheory("cache", reads + writes, response, model="Che (LRU)", notes=notes, hit_ratio=hit_ratio,
+                               response_variance_ms2=variance, unloaded_response_ms=unloaded)
+
     def hourly_cost(self) -> float:
         return self.capacity_keys * self.value_size_bytes / BYTES_PER_GB * self.price_per_gb_hour
 
@@ -78,6 +128,13 @@ class CacheSpec(ComponentSpecBase):
 
     def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
         return ["the cache starts empty, so early reads miss more than in steady state"]
+
+
+@functools.lru_cache(maxsize=32)
+def _characteristic_requests(capacity_keys: int, popularity: bytes) -> float:
+    """Che's characteristic time in requests; it depends on popularity only, not on the rate, so a search over
+    rates (the closed-workload fixed point, sweeps of the load) computes it once."""
+    return che_characteristic_time(np.frombuffer(popularity, dtype=np.float64), capacity_keys)
 
 
 def _size_options(value: int, key_count: int) -> tuple[int, ...]:

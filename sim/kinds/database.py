@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import Field
 
-from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.kinds.base import ComponentSpecBase, ScenarioView, TwinContext
 from sim.model.base import NonNegativeFloat
 from sim.model.distributions import DistributionSpec, from_spec
-from sim.model.keys import mix_key
+from sim.model.keys import mix_key, mix_keys
 from sim.model.knobs import Knob, integer_knob
 from sim.model.status import OK
 from sim.runtime.component import Component
@@ -23,6 +24,8 @@ from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
 from sim.runtime.stations import Station
+from sim.theory.flows import Traffic, mixture
+from sim.theory.predictions import ComponentTheory, StationPrediction, combine, station
 
 
 class DatabaseSpec(ComponentSpecBase):
@@ -57,6 +60,36 @@ class DatabaseSpec(ComponentSpecBase):
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Database:
         return Database(env, name, self, streams)
+
+    def predict(self, name: str, traffic: Traffic, context: TwinContext) -> ComponentTheory:
+        """Every node an M/G/c queue of connections; shards by the engine's key hash, replicas take reads in turn."""
+        read, write = from_spec(self.read_time), from_spec(self.write_time)
+        bounded = context.concurrency[name] <= self.pool_size
+        stations: dict[str, StationPrediction] = {}
+        for (primary, replicas), (read_rps, write_rps) in zip(self.node_names(name), self.shard_rates(traffic),
+                                                              strict=True):
+            nodes = [(primary, [(0.0 if replicas else read_rps, read), (write_rps, write)], 1.0)]
+            # reads take the shard's replicas in turn: each sees every n-th read (Erlang-n gaps, SCV 1/n)
+            nodes += [(replica, [(read_rps / len(replicas), read)], 1.0 / len(replicas)) for replica in replicas]
+            for node, parts, arrival_scv in nodes:
+                mean_ms, scv = mixture(parts)
+                stations[node] = station(sum(rate for rate, _dist in parts), (mean_ms, scv * mean_ms**2),
+                                         self.pool_size, self.queue_capacity, arrival_scv, bounded=bounded)
+        result = combine("database", traffic, stations)
+        result.queue_free = bounded
+        reads, writes = float(traffic.read_rps.sum()), float(traffic.write_rps.sum())
+        result.unloaded_response_ms = ((reads * read.mean_ms + writes * write.mean_ms) / (reads + writes)
+                                       if reads + writes > 0 else read.mean_ms)
+        return result
+
+    def shard_rates(self, traffic: Traffic) -> list[tuple[float, float]]:
+        """(read rps, write rps) reaching each shard, by the engine's key hash."""
+        if self.shards == 1:
+            return [(float(traffic.read_rps.sum()), float(traffic.write_rps.sum()))]
+        shard_of_key = (mix_keys(np.arange(traffic.read_rps.size)) % np.uint64(self.shards)).astype(np.int64)
+        reads = np.bincount(shard_of_key, weights=traffic.read_rps, minlength=self.shards)
+        writes = np.bincount(shard_of_key, weights=traffic.write_rps, minlength=self.shards)
+        return list(zip(reads.tolist(), writes.tolist(), strict=True))
 
     def hourly_cost(self) -> float:
         nodes = self.shards * (1 + self.replicas)

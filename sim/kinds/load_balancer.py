@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import Field
 
-from sim.kinds.balancing import LeastConnections, PowerOfTwoChoices, make_policy
-from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.kinds.balancing import ConsistentHash, LeastConnections, PowerOfTwoChoices, make_policy
+from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, TwinContext
 from sim.model.base import NonNegativeFloat
 from sim.model.errors import Problem
+from sim.model.keys import mix_keys
 from sim.model.knobs import Knob
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
+from sim.theory.flows import Traffic
+from sim.theory.predictions import ComponentTheory
+
+MAX_KEYS_FOR_HASH_SPLIT = 2_000_000  # past this, the ring's split is taken as even (per-key work is slow)
 
 LoadBalancerPolicy = Literal["round_robin", "random", "least_connections", "power_of_two", "consistent_hash"]
 LOAD_BALANCER_POLICIES = ("round_robin", "random", "least_connections", "power_of_two", "consistent_hash")
@@ -44,6 +50,36 @@ class LoadBalancerSpec(ComponentSpecBase):
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> LoadBalancer:
         return LoadBalancer(env, name, self, streams)
+
+    def predict(self, name: str, traffic: Traffic, context: TwinContext) -> ComponentTheory:
+        """No queue of its own: its target's response plus the fixed latency."""
+        target = context.predictions[self.target]
+        response = None if target.mean_response_ms is None else self.latency_ms + target.mean_response_ms
+        return ComponentTheory("load_balancer", traffic.rate_rps, response,
+                               response_variance_ms2=target.response_variance_ms2,
+                               unloaded_response_ms=self.latency_ms + target.unloaded_response_ms)
+
+    def instance_split(self, instances: int, traffic: Traffic) -> InstanceSplit | None:
+        equal = np.full(instances, 1.0 / instances)
+        if self.policy == "round_robin":
+            return InstanceSplit(equal, 1.0 / instances,
+                                 "round robin: each instance sees every n-th request (Erlang-n gaps)")
+        if self.policy == "consistent_hash" and traffic.read_rps.size <= MAX_KEYS_FOR_HASH_SPLIT:
+            return InstanceSplit(self._hash_shares(instances, traffic), 1.0, "split by the consistent-hash ring")
+        note = "instances modelled as a random (Poisson) split"
+        if self.policy in ("least_connections", "power_of_two"):
+            note += "; the balancer does better than random, so waits are overestimated"
+        return InstanceSplit(equal, 1.0, note)
+
+    def _hash_shares(self, instances: int, traffic: Traffic) -> np.ndarray:
+        """Each instance's share of the traffic, by the same ring the runtime uses."""
+        ring = ConsistentHash(instances, self.virtual_nodes)
+        positions = np.searchsorted(np.array(ring.ring_hashes, dtype=np.uint64),
+                                    mix_keys(np.arange(traffic.read_rps.size)), side="left")
+        owners = np.array(ring.ring_instances)[positions % len(ring.ring_instances)]
+        per_key = traffic.read_rps + traffic.write_rps
+        shares = np.bincount(owners, weights=per_key, minlength=instances)
+        return shares / max(per_key.sum(), 1e-300)
 
     def hourly_cost(self) -> float:
         return self.price_per_hour

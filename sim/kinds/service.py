@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import Field
 
-from sim.kinds.base import ComponentSpecBase, ScenarioView
+from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, TwinContext
 from sim.model.base import NonNegativeFloat, PositiveFloat
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.knobs import Knob, integer_knob
@@ -23,6 +24,8 @@ from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
 from sim.runtime.stations import Station
+from sim.theory.flows import Traffic
+from sim.theory.predictions import ComponentTheory, combine, station
 
 
 class ServiceSpec(ComponentSpecBase):
@@ -49,6 +52,44 @@ class ServiceSpec(ComponentSpecBase):
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Service:
         return Service(env, name, self, streams)
+
+    def predict(self, name: str, traffic: Traffic, context: TwinContext) -> ComponentTheory:
+        """Each instance an M/G/c queue whose holding time is its own work plus its calls' responses."""
+        own = from_spec(self.service_time)
+        downstream = [context.predictions[target] for target in self.calls]
+        # a callee with no steady state has no mean response: the unloaded one bounds the holding time from below
+        holding_ms = own.mean_ms + sum(item.mean_response_ms if item.mean_response_ms is not None
+                                       else item.unloaded_response_ms for item in downstream)
+        holding = (holding_ms, own.variance_ms2 + sum(item.response_variance_ms2 for item in downstream))
+        split = self._split(name, traffic, context)
+        concurrency = context.concurrency[name]
+        stations = {station_name: station(traffic.rate_rps * share, holding, self.workers, self.queue_capacity,
+                                          split.arrival_scv, bounded=concurrency <= self.workers)
+                    for station_name, share in zip(self.station_names(name), split.shares.tolist(), strict=True)}
+        result = combine("service", traffic, stations)
+        result.queue_free = concurrency <= self.workers
+        result.unloaded_response_ms = own.mean_ms + sum(item.unloaded_response_ms for item in downstream)
+        result.notes = [split.note] if split.note else []
+        if self.calls:
+            result.notes.append("holding time includes downstream responses (means and variances added)")
+        if concurrency <= self.workers:
+            result.notes.append(f"its callers never have more than {concurrency:g} calls out, within its "
+                                f"{self.workers} worker(s), so requests never wait here")
+        return result
+
+    def _split(self, name: str, traffic: Traffic, context: TwinContext) -> InstanceSplit:
+        """How its traffic divides over its instances: as the balancer in front says, else at random."""
+        equal = np.full(self.instances, 1.0 / self.instances)
+        if self.instances == 1:
+            return InstanceSplit(equal, 1.0, "")
+        splits = [split for caller in context.callers(name)
+                  if (split := caller.instance_split(self.instances, traffic)) is not None]
+        if splits and all(split.same_as(splits[0]) for split in splits):
+            return splits[0]
+        return InstanceSplit(equal, 1.0, "instances modelled as a random (Poisson) split")
+
+    def concurrency_passed_on(self, inside: float) -> float:
+        return min(inside, float(self.instances * self.workers))
 
     def hourly_cost(self) -> float:
         return self.instances * self.price_per_instance_hour

@@ -11,8 +11,9 @@ from sim.model.slo import evaluate, parse_slo
 from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
 from sim.results.bottleneck import find_bottleneck, overflowing, overload_entry
 from sim.scenario.cost import hourly_cost
+from sim.theory.predictions import ComponentTheory
+from sim.twin.equations import downstream_closure
 from sim.twin.predict import arrival_rate_rps, predict, theory_summary
-from sim.twin.traffic import ComponentTheory, downstream_closure
 
 if TYPE_CHECKING:
     from sim.results.result import Result

@@ -1,16 +1,59 @@
-"""The twin's queues: one prediction per station (M/G/c and its relatives), combined per component.
+"""What the analytic twin predicts for a station and for a component, and how station predictions combine.
 
 A station is described by its arrival rate and its holding time (mean and variance, in ms); its response
 carries a variance too, so a caller's holding time (its own work plus its calls) has a mean and a squared
-coefficient of variation that both add up correctly.
+coefficient of variation that both add up correctly. Each kind's ``predict`` builds its stations with
+``station`` and aggregates them with ``combine``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sim.theory import queues as theory
-from sim.twin.traffic import ComponentTheory, Traffic
+from sim.theory.flows import Traffic
+
+
+@dataclass
+class ComponentTheory:
+    """The twin's prediction for one component."""
+
+    kind: str
+    arrival_rate_rps: float
+    mean_response_ms: float | None
+    utilisation: float | None = None
+    mean_wait_ms: float | None = None
+    stable: bool = True
+    model: str = ""
+    notes: list[str] = field(default_factory=list)
+    stations: dict[str, theory.QueuePrediction] = field(default_factory=dict)
+    hit_ratio: float | None = None
+    offered_utilisation: float | None = None
+    response_variance_ms2: float = 0.0
+    unloaded_response_ms: float = 0.0
+    station_load: dict[str, tuple[float, float]] = field(default_factory=dict)
+    queue_free: bool = False
+
+    INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free")
+
+    @property
+    def saturated(self) -> bool:
+        """Whether one of its own stations is offered at least its capacity (with no waiting downstream).
+
+        A queue-free component (its callers' workers bound its concurrency) never is: its callers saturate
+        first and pass on only what they complete.
+        """
+        return not self.queue_free and any(offered >= 1.0 for _rate, offered in self.station_load.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {key: value for key, value in self.__dict__.items()
+                if key not in self.INTERNAL and value is not None}
+        if len(self.stations) > 1:
+            data["stations"] = {name: {"utilisation": prediction.utilisation,
+                                       "mean_response_ms": prediction.mean_response_ms}
+                                for name, prediction in self.stations.items()}
+        return data
 
 
 @dataclass(frozen=True)
@@ -87,11 +130,3 @@ def wait_variance(mean_wait_ms: float, servers: int, offered_erlangs: float) -> 
     if mean_wait_ms <= 0.0 or waiting <= 0.0:
         return 0.0
     return 2.0 * mean_wait_ms**2 / waiting - mean_wait_ms**2
-
-
-def moments(parts: list[tuple[float, float, float]]) -> tuple[float, float]:
-    """Mean and variance of a rate-weighted mix of (rate, mean, variance) outcomes."""
-    total = sum(rate for rate, _mean, _variance in parts)
-    mean = sum(rate * part_mean for rate, part_mean, _variance in parts) / total
-    second = sum(rate * (variance + part_mean**2) for rate, part_mean, variance in parts) / total
-    return mean, max(second - mean**2, 0.0)
