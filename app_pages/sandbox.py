@@ -21,7 +21,8 @@ from app_pages.shared import (
 from sim import viz
 from sim.experiments.validation import theory_comparison
 from sim.scenario.overrides import with_overrides
-from sim.teaching.knobs import Knob, changed_values, scenario_knobs, shortened_note
+from sim.teaching.knobs import Knob, changed_values, scenario_knobs
+from sim.teaching.sizing import shortened_note
 
 CHART_CONFIG = {"displaylogo": False}
 BUSY = 0.8  # above this, queueing delay climbs steeply: the bottleneck note turns into a warning

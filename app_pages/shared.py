@@ -18,7 +18,8 @@ import sim
 from sim.results.timeseries import timeseries_frame
 from sim.scenario.gallery import DEFAULT_SCENARIO, first_sentence, gallery_paths, load_gallery_scenario
 from sim.scenario.scenario import scenario_from_json
-from sim.teaching.knobs import Knob, default_duration_s, with_duration
+from sim.teaching.knobs import Knob
+from sim.teaching.sizing import default_duration_s, with_duration
 
 SELECTION_KEY = "selection"
 MAX_UPLOAD_MB = 5  # larger than the 1 MB scenario limit, so oversized files get the same message as the CLI

@@ -13,19 +13,21 @@ from sim.scenario.gallery import gallery_paths, load_gallery_scenario
 from sim.scenario.overrides import get_field, with_overrides
 from sim.teaching import knobs as knobs_module
 from sim.teaching.knobs import (
+    Knob,
+    alternative_value,
+    changed_values,
+    nice_step,
+    scenario_knobs,
+    wiring,
+)
+from sim.teaching.sizing import (
     MAX_VISITS_PER_INTERACTIVE_RUN,
     MIN_INTERACTIVE_DURATION_S,
     MIN_MEASURED_REQUESTS,
     VISITS_PER_INTERACTIVE_RUN,
-    Knob,
-    alternative_value,
-    changed_values,
     default_duration_s,
-    nice_step,
     offered_rate_estimate,
-    scenario_knobs,
     shortened_note,
-    wiring,
     with_duration,
 )
 

@@ -20,7 +20,7 @@ from sim.experiments.studies import SweepResult
 from sim.experiments.validation import CASES, theory_comparison, validate_case
 from sim.scenario.gallery import load_gallery_scenario
 from sim.scenario.overrides import with_overrides
-from sim.teaching.knobs import with_duration
+from sim.teaching.sizing import with_duration
 
 SIM_DIRECTORY = Path(sim.__file__).resolve().parent
 
