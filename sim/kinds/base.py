@@ -9,6 +9,7 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
   ``reference_problems`` (what it may not be wired to);
 - runtime: ``station_names`` (used by the runtime *and* the twin, so simulation and theory meet by construction)
   and ``build`` (the runtime object for one replication);
+- results: ``stats_fields`` and ``window_stats`` (statistics of its own, such as a cache's hit ratio);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
 - money: ``hourly_cost`` and ``capacity``;
 - teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram) and ``difference_reasons``
@@ -87,6 +88,7 @@ class ComponentSpecBase(StrictModel):
     kind: str
     summary: ClassVar[str] = ""
     reference_fields: ClassVar[tuple[str, ...]] = ()
+    stats_fields: ClassVar[dict[str, tuple[type, str]]] = {}
 
     # --- wiring -------------------------------------------------------------------------------------
 
@@ -128,6 +130,10 @@ class ComponentSpecBase(StrictModel):
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Component:
         """The runtime object that simulates this component in one replication."""
         raise NotImplementedError(f"kind {self.kind!r} has no runtime")
+
+    def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
+        """Its own statistics over a measured window (``stats_fields``), from its runtime's counter changes."""
+        return {}
 
     # --- theory -------------------------------------------------------------------------------------
 

@@ -52,12 +52,17 @@ class CacheSpec(ComponentSpecBase):
     summary: ClassVar[str] = "an LRU key-value cache (optional TTL) in front of a store, cache-aside"
 
     reference_fields: ClassVar[tuple[str, ...]] = ("store",)
+    stats_fields: ClassVar[dict[str, tuple[type, str]]] = {"hit_ratio": (float, "share of reads that hit")}
 
     def bypass_target(self) -> str | None:
         return self.store
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Cache:
         return Cache(env, name, self, streams)
+
+    def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
+        lookups = counters["hits"] + counters["misses"]
+        return {"hit_ratio": counters["hits"] / lookups if lookups else None}
 
     def route(self, name: str, arriving: Traffic, context: TwinContext) -> list[tuple[str, Traffic]]:
         """Reads that miss, and every write, go on to the store; the hit ratio is kept for ``predict``."""

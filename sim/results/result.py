@@ -144,9 +144,7 @@ class Result:
             "failed": int(delta["failed"]),
         }
         stats.update(self._station_totals([self.stations[station] for station in own]))
-        if "hits" in delta:
-            lookups = delta["hits"] + delta["misses"]
-            stats["hit_ratio"] = delta["hits"] / lookups if lookups else None
+        stats.update(self.scenario.components[name].window_stats(delta))
         if len(own) > 1:
             stats["stations"] = {station: self._public_station(self.stations[station]) for station in own}
             utilisations = [self.stations[station]["utilisation"] for station in own]
