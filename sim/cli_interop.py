@@ -7,6 +7,7 @@ or an option out of range, exits with code 2 and a one-line reason naming the fi
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,12 @@ from sim.cli import FileArgument, _load_or_exit, app
 from sim.cli_experiment import _fail
 from sim.engine import run as run_scenario
 from sim.result import Result
+
+
+class LoadTool(StrEnum):
+    locust = "locust"
+    k6 = "k6"
+
 
 SeedOption = Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)]
 DurationOption = Annotated[float | None, typer.Option(help="Override the simulated seconds.", min=0.001)]
@@ -57,3 +64,62 @@ def serve_command(
         _fail(f"--port {port}: cannot listen on {host} ({error.strerror or error})")
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+def _emit(text: str, out: Path | None, what: str) -> None:
+    """Write ``text`` to ``out`` atomically, or print it when no file is named."""
+    from sim.interop.files import write_text_atomic
+
+    if out is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        write_text_atomic(out, text)
+    except OSError as error:
+        _fail(f"--out {out}: cannot write the {what} ({error.strerror or error})")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    results: Annotated[Path, typer.Argument(help="Locust _stats.csv, JMeter JTL (CSV) or k6 JSON output.")],
+    template: Annotated[Path, typer.Option(help="Scenario whose architecture to calibrate.")],
+    request: Annotated[str | None, typer.Option(help="Request name to calibrate from (default: all).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Request name that does no work (e.g. /ping): its "
+                                                      "latency is taken as network and client time.")] = None,
+    component: Annotated[str | None, typer.Option(help="Service whose service time to set (default: the "
+                                                       "one the workload enters).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the calibrated scenario here (default: print it).")] = None,
+) -> None:
+    """Calibrate a scenario from a real load test: fitted service time, measured load, queueing taken out."""
+    from sim.interop.calibrate import calibrate
+    from sim.interop.loadtest_results import LoadTestError, read_load_test
+    from sim.scenario import ScenarioError
+
+    scenario = _load_or_exit(template)
+    try:
+        calibration = calibrate(read_load_test(results), scenario, request, baseline, component)
+    except (LoadTestError, ValueError) as error:
+        _fail(str(error))
+        return
+    except ScenarioError as error:
+        _fail("; ".join(str(problem) for problem in error.problems))
+        return
+    report = "\n".join(calibration.report())
+    typer.echo(report, err=out is None)
+    _emit(calibration.scenario.to_yaml(), out, "calibrated scenario")
+
+
+@app.command("export-load")
+def export_load_command(
+    file: FileArgument,
+    to: Annotated[LoadTool, typer.Option(help="The load-testing tool to write for.")],
+    out: Annotated[Path | None, typer.Option(help="Write the script here (default: print it).")] = None,
+    per_user_rps: Annotated[float, typer.Option(help="Locust only: requests a second each user starts, for open "
+                                                     "workloads.", min=0.001)] = 1.0,
+) -> None:
+    """Write the scenario's load (rate, stages, spike, diurnal, classes) as a Locust module or a k6 script."""
+    from sim.interop.load_profiles import k6_script, locust_module
+
+    scenario = _load_or_exit(file)
+    text = locust_module(scenario, per_user_rps) if to is LoadTool.locust else k6_script(scenario)
+    _emit(text, out, f"{to.value} script")
