@@ -5,6 +5,8 @@ The figures each check compares are printed and repeated in the session summary 
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +18,8 @@ import sim
 from sim.components.base import OK
 from sim.interop.metrics_table import LATENCY_BUCKETS_S
 from sim.interop.openmetrics import SIM_EPOCH_S, write_openmetrics
-from tests.conftest import SCENARIO_DIRECTORY
-from tests.real_tools import prometheus, record, require_binary, scalar
+from tests.conftest import PROJECT_ROOT, SCENARIO_DIRECTORY
+from tests.real_tools import prometheus, promql, record, require_binary, scalar
 
 # Two gallery runs share one Prometheus, an hour apart on its clock.
 RUNS = {"cache-aside": ("api", SIM_EPOCH_S), "horizontal-scaling": ("lb", SIM_EPOCH_S + 3600)}
@@ -137,3 +139,26 @@ def test_cache_hit_ratio_matches_the_summary(backfilled: tuple[str, dict[str, Ba
     expected = run.result.summary["components"]["cache"]["hit_ratio"]
     record(f"Prometheus cache-aside: cache hit ratio {ratio:.4f}; summary {expected:.4f}")
     assert ratio == pytest.approx(expected, rel=1e-9)
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every target of the shipped Grafana dashboard, variables filled in."""
+    dashboard = json.loads((PROJECT_ROOT / "monitoring" / "grafana-dashboard.json").read_text())
+    filled = {"$__rate_interval": "5s", "$component": ".*", "$station": ".*"}
+    queries = []
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            expression = target["expr"]
+            for variable, value in filled.items():
+                expression = expression.replace(variable, value)
+            queries.append((panel["title"], expression))
+    return queries
+
+
+def test_every_dashboard_query_returns_data(backfilled: tuple[str, dict[str, Backfilled]]) -> None:
+    url, runs = backfilled
+    run = runs["cache-aside"]  # has every kind of series: a front door, a cache, a database
+    for title, expression in dashboard_queries():
+        vector = promql(url, expression, run.end_s - 1)
+        values = [float(item["value"][1]) for item in vector]
+        assert values and all(math.isfinite(value) for value in values), (title, expression, vector)
