@@ -8,7 +8,6 @@ import json
 import math
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,6 @@ from sim.interop.loadtest_results import (
     LoadTestError,
     LoadWindow,
     RequestStats,
-    read_text,
     stats_from_samples,
     windows_from_samples,
 )
@@ -65,7 +63,7 @@ def _percentile_columns(row: dict[str, str]) -> dict[str, float]:
     return columns
 
 
-def read_locust(text: str, source: str, history: Path | None) -> LoadTest:
+def read_locust(text: str, source: str, history: str | None) -> LoadTest:
     """Locust's ``_stats.csv`` (one row per request name and an ``Aggregated`` row), plus its history."""
     parsed: dict[str, tuple[float, float, float, float, dict[float, float], float, float]] = {}
     for line, row in _rows(text, source, LOCUST_COLUMNS):
@@ -88,7 +86,7 @@ def read_locust(text: str, source: str, history: Path | None) -> LoadTest:
         count=int(count), failures=int(failures), mean_ms=mean, throughput_rps=(count - failures) / duration_s,
         quantiles_ms=quantiles, min_ms=None if math.isnan(low) else low, max_ms=None if math.isnan(high) else high)
         for name, (count, failures, mean, _rate, quantiles, low, high) in parsed.items()}
-    windows = _locust_windows(read_text(history), str(history)) if history is not None else []
+    windows = _locust_windows(history, f"{source} (history)") if history is not None else []
     return LoadTest("locust", source, duration_s, requests, windows)
 
 
