@@ -28,14 +28,21 @@ SeedOption = Annotated[int | None, typer.Option(help="Override the scenario's se
 DurationOption = Annotated[float | None, typer.Option(help="Override the simulated seconds.", min=0.001)]
 
 
-def write_metrics_or_exit(result: Result, path: Path) -> None:
-    """Write the run's OpenMetrics file, or exit 2 saying why it could not be written."""
-    from sim.interop.openmetrics import write_openmetrics
+def _write_or_exit(path: Path, text: str, option: str, what: str) -> None:
+    """Write ``text`` to ``path`` atomically, or exit 2 naming the option and why it could not be written."""
+    from sim.interop.files import write_text_atomic
 
     try:
-        write_openmetrics(result, path)
+        write_text_atomic(path, text)
     except OSError as error:
-        _fail(f"--metrics-out {path}: cannot write ({error.strerror or error})")
+        _fail(f"{option} {path}: cannot write the {what} ({error.strerror or error})")
+
+
+def write_metrics_or_exit(result: Result, path: Path) -> None:
+    """Write the run's OpenMetrics file, or exit 2 saying why it could not be written."""
+    from sim.interop.openmetrics import openmetrics_text
+
+    _write_or_exit(path, openmetrics_text(result), "--metrics-out", "metrics")
 
 
 @app.command("serve")
@@ -68,15 +75,10 @@ def serve_command(
 
 def _emit(text: str, out: Path | None, what: str) -> None:
     """Write ``text`` to ``out`` atomically, or print it when no file is named."""
-    from sim.interop.files import write_text_atomic
-
     if out is None:
         typer.echo(text, nl=not text.endswith("\n"))
-        return
-    try:
-        write_text_atomic(out, text)
-    except OSError as error:
-        _fail(f"--out {out}: cannot write the {what} ({error.strerror or error})")
+    else:
+        _write_or_exit(out, text, "--out", what)
 
 
 @app.command("calibrate")
