@@ -72,6 +72,9 @@ def calibrate(load_test: LoadTest, template: Scenario, request: str | None = Non
     fit = _fit(measured, overhead_ms)
     rate_rps = measured.count / load_test.duration_s
     data = _calibrated_data(template, name, fit.best.spec(), rate_rps, overhead_ms)
+    data["description"] = (f"{template.name} calibrated by sim calibrate from {load_test.tool} results "
+                           f"({load_test.source}): {name}'s service time fitted as {fit.best.family}, open load at "
+                           f"the measured {rate_rps:.4g} req/s. " + template.description).strip()
     notes = [] if baseline is not None else [
         "no --baseline request: all latency is taken as service time; if the client and network add much, "
         "queueing at higher loads will be overstated"]
