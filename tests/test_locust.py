@@ -9,9 +9,9 @@ busy) is then predicted by simulating the calibrated scenario with run 2's close
 The tolerance comes from the measurement noise, estimated by simulation: the spread of a 25-second run's mean
 and p95 at run 2's load, and the spread of run 1's mean carried through the calibration to run 2 (times its
 sensitivity to the service time), combined and tripled; plus 8% for what the model leaves out, measured on
-this machine with the server instrumented: between the two loads the client's own time grows from about 1.8 to
-3.5 ms and the server's sleep overshoot from 0.3 to 0.6 ms (the client and the operating system are queues too),
-together about 6% of run 2's mean; and Locust rounds percentiles above 100 ms to 10 ms.
+this machine with an instrumented (threaded) version of the server: between the two loads the client's own time
+grows from about 1.8 to 3.5 ms (the load generator is a queue too), about 5% of run 2's mean, which the fixed
+network-and-client latency of the calibration does not follow; and Locust rounds percentiles above 100 ms.
 """
 
 from __future__ import annotations

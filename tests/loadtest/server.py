@@ -3,95 +3,95 @@
 Each request waits in one FIFO queue for one of ``--workers`` workers, which holds it for a service time drawn
 from a seeded lognormal distribution (``--service-ms`` mean, ``--cv`` coefficient of variation), then answers
 200 (``GET /ping`` answers at once, without a worker). That is an M/G/c station, so the sandbox's physics can
-be held to it. Connections are handled by their own threads (HTTP/1.1,
-keep-alive) behind a listen backlog of 1024, so the only queue is the workers' one.
+be held to it.
 
-Usage: ``python tests/loadtest/server.py --port 8080 --workers 2 --service-ms 20 --cv 0.5 --seed 1``; stop it by PID.
+One asyncio event loop serves every connection (HTTP/1.1 with keep-alive, a listen backlog of 1024, Nagle off):
+a worker is a slot, a service is a timer, and a finishing request hands its slot to the longest-waiting one
+within the loop. No thread has to wake up for a hand-off, so a worker is busy for its service time alone, at
+light load and under a backlog alike (threads gave the service time an extra wake-up delay in one regime or
+the other, which showed as a bias between the two loads of tests/test_locust.py).
+
+Usage: ``python tests/loadtest/server.py --port 8080 --workers 2 --service-ms 20 --cv 0.5 --seed 1``; stop it by
+PID.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
 import math
 import random
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
-class Server(ThreadingHTTPServer):
-    request_queue_size = 1024  # the standard library's default of 5 drops connections under a burst
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a load tool that stops mid-request closes its connections: not an error worth a traceback
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n"
+MAX_HEADER_BYTES = 65536
 
 
 class WorkerPool:
-    """At most ``workers`` requests in service; the rest wait in arrival order (FIFO) for a worker to free up.
-
-    A request is served on its own connection thread once it holds a worker: no hand-off to another thread,
-    so the service time is the drawn sleep and little else. A finishing request hands its worker straight to
-    the longest-waiting one.
-    """
+    """At most ``workers`` requests in service; the rest wait in arrival order for a slot."""
 
     def __init__(self, workers: int, service_ms: float, cv: float, seed: int) -> None:
         self.free = workers
-        self.waiting: collections.deque[threading.Event] = collections.deque()
-        self.lock = threading.Lock()
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self.random = random.Random(seed)
         self.sigma = math.sqrt(math.log1p(cv * cv))
         self.mu = math.log(service_ms / 1000.0) - self.sigma**2 / 2  # so the mean is service_ms
 
-    def serve(self) -> None:
-        with self.lock:
-            turn = None
-            if self.free > 0:
-                self.free -= 1
-            else:
-                turn = threading.Event()
-                self.waiting.append(turn)
-            service_s = self.random.lognormvariate(self.mu, self.sigma)
-        if turn is not None:
-            turn.wait()
-        time.sleep(service_s)
-        with self.lock:
-            if self.waiting:
-                self.waiting.popleft().set()
-            else:
-                self.free += 1
+    async def serve(self) -> None:
+        service_s = self.random.lognormvariate(self.mu, self.sigma)
+        if self.free > 0:
+            self.free -= 1
+        else:
+            turn = asyncio.get_running_loop().create_future()
+            self.waiting.append(turn)
+            await turn  # the slot is handed over, not freed and retaken
+        try:
+            await asyncio.sleep(service_s)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
 
 
-def handler(pool: WorkerPool) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # else headers and body, two small writes, can wait 40 ms for an ACK
-
-        def do_GET(self) -> None:
-            self._answer(work=self.path != "/ping")
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self._answer(work=True)
-
-        def _answer(self, work: bool) -> None:
-            if work:  # /ping skips the workers: its response time is the network's and the client's alone
-                pool.serve()
-            body = b"ok\n"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # one line per request would cost more than the request
-
-    return Handler
+async def handle(pool: WorkerPool, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer requests on one connection until the client closes it."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {name.strip().lower(): value.strip() for name, _sep, value in
+                       (line.partition(":") for line in lines[1:] if line)}
+            length = int(headers.get("content-length") or 0)
+            if length:
+                await reader.readexactly(length)
+            path = lines[0].split(" ")[1] if len(lines[0].split(" ")) > 1 else "/"
+            if path != "/ping":  # /ping skips the workers: its time is the network's and the client's alone
+                await pool.serve()
+            writer.write(RESPONSE)
+            await writer.drain()
+            if headers.get("connection", "").lower() == "close":
+                break
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+        pass  # a client that goes away mid-request (a load tool stopping) is not an error
+    finally:
+        writer.close()
 
 
-def main() -> None:
+async def main(port: int, pool: WorkerPool) -> None:
+    server = await asyncio.start_server(lambda reader, writer: handle(pool, reader, writer), "127.0.0.1", port,
+                                        backlog=1024, limit=MAX_HEADER_BYTES)
+    print(f"listening on http://127.0.0.1:{port}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
@@ -99,11 +99,4 @@ def main() -> None:
     parser.add_argument("--cv", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
-    pool = WorkerPool(options.workers, options.service_ms, options.cv, options.seed)
-    with Server(("127.0.0.1", options.port), handler(pool)) as server:
-        print(f"listening on http://127.0.0.1:{options.port}", flush=True)
-        server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()
+    asyncio.run(main(options.port, WorkerPool(options.workers, options.service_ms, options.cv, options.seed)))
