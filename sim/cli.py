@@ -40,10 +40,16 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
     duration: Annotated[float | None, typer.Option(help="Override the simulated seconds.", min=0.001)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON document.")] = False,
+    metrics_out: Annotated[Path | None, typer.Option(
+        help="Also write the run's time series as OpenMetrics text (for promtool tsdb create-blocks-from).")] = None,
 ) -> None:
     """Simulate a scenario once and print its summary."""
     scenario = _load_or_exit(file)
     result = run_scenario(scenario, seed=seed, duration_s=duration)
+    if metrics_out is not None:
+        from sim.cli_interop import write_metrics_or_exit
+
+        write_metrics_or_exit(result, metrics_out)
     if as_json:
         typer.echo(result.to_json())
     else:
@@ -83,4 +89,4 @@ def example() -> None:
         "components": {"api": {"kind": "service", "service_time": {"distribution": "exponential", "mean_ms": 10}}},
     })
     typer.echo(scenario.to_yaml())
-from sim import cli_experiment  # noqa: E402,F401  (registers replicate, sweep, plan)
+from sim import cli_experiment, cli_interop  # noqa: E402,F401  (register replicate, sweep, plan; serve, calibrate, export-load)
