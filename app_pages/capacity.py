@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 import sim
+from app_pages.monitoring import measured_controls
 from app_pages.shared import current_selection, milliseconds
 from sim import viz
 from sim.experiments.planning import metric_column
@@ -156,12 +157,17 @@ def default_buy_index(knobs: list[Knob], scenario: sim.Scenario) -> int:
     return 0
 
 
-def show_sweep(data: dict[str, Any], knob: Knob, objective: Slo | None, scenario: sim.Scenario, key: str) -> None:
+def show_sweep(data: dict[str, Any], knob: Knob, objective: Slo | None, scenario: sim.Scenario, key: str,
+               measured: dict[str, Any] | None = None) -> None:
     runs = len(data["rows"])
     log_y = st.toggle("Logarithmic latency axis", key=f"{key}|log")
-    st.plotly_chart(viz.hockey_stick_figure(data["curve"], knob.label, objective.threshold if objective else None,
-                                            f"SLO: {objective.text}" if objective else "SLO", data["unstable"], log_y),
-                    key="hockey-stick")
+    chart = viz.hockey_stick_figure(data["curve"], knob.label, objective.threshold if objective else None,
+                                    f"SLO: {objective.text}" if objective else "SLO", data["unstable"], log_y)
+    if measured is not None and knob.path == "workload.rate_rps":
+        chart = viz.overlay_measured(chart, measured)
+    elif measured is not None:
+        st.info("Measured points are drawn against the arrival rate: choose it as the knob to sweep.")
+    st.plotly_chart(chart, key="hockey-stick")
     st.caption(f"{runs} runs took {data['wall_time_s']:.1f} s. Bands are 95% intervals over the replications "
                "(none with one replication); the dashed line is the analytic twin's mean, which ends where it "
                "predicts the system cannot keep up.")
@@ -292,7 +298,8 @@ def main() -> None:
     except (sim.ScenarioError, ValueError) as error:
         st.error(f"**These settings cannot be swept:** {error}", icon=":material/error:")
         return
-    show_sweep(sweep, knob, latency_objective(objectives), scenario, selection.key("capacity"))
+    measured = measured_controls(selection.key("capacity"))
+    show_sweep(sweep, knob, latency_objective(objectives), scenario, selection.key("capacity"), measured)
     st.download_button("Sweep rows (CSV)", pd.DataFrame(sweep["rows"]).to_csv(index=False), "sweep.csv", "text/csv")
     if not objectives:
         return

@@ -18,6 +18,7 @@ from sim.teaching.lesson_views import (
     metric_label,
     results_table,
     solution_markdown,
+    step_dashboard,
     step_markdown,
     verdict,
 )
@@ -35,6 +36,11 @@ def key(slug: str, *parts: Any) -> str:
 def step_results(slug: str, step: int, seed: int) -> pd.DataFrame:
     """The step's results table: one row per variant, simulation and theory columns side by side."""
     return results_table(load_lesson(slug), step, seed)
+
+
+@st.cache_data(max_entries=32, show_spinner="Running the incident…")
+def step_dashboard_data(slug: str, step: int, seed: int) -> dict[str, Any] | None:
+    return step_dashboard(load_lesson(slug), step, seed)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -113,6 +119,11 @@ def show_results(lesson: Lesson, step: int, seed: int, guess: Any) -> None:
 def show_step(lesson: Lesson, step: int, seed: int) -> bool:
     """One step: its text, then the question (not revealed yet) or the results. Returns whether it is revealed."""
     st.markdown(step_markdown(lesson, step))
+    dashboard = step_dashboard_data(lesson.slug, step, seed)
+    if dashboard is not None:
+        columns = st.columns(2)
+        for index, chart in enumerate(viz.dashboard_figures(dashboard)):
+            columns[index % 2].plotly_chart(chart, key=f"lesson-{lesson.slug}-{step}-dashboard-{index}")
     revealed = revealed_steps(lesson.slug)
     prediction = lesson.steps[step].prediction
     if prediction is None:

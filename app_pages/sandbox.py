@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import sim
+from app_pages.monitoring import show_dashboard
 from app_pages.shared import (
     current_selection,
     knob_widget,
@@ -25,6 +26,7 @@ from sim.teaching.knobs import Knob, changed_values, scenario_knobs
 from sim.teaching.sizing import shortened_note
 
 CHART_CONFIG = {"displaylogo": False}
+VIEWS = ("Diagram", "Dashboard")
 BUSY = 0.8  # above this, queueing delay climbs steeply: the bottleneck note turns into a warning
 
 
@@ -98,11 +100,17 @@ def headline(summary: dict[str, Any]) -> None:
              icon=":material/local_fire_department:")
 
 
-def charts(scenario: sim.Scenario, data: dict[str, Any]) -> Any:
-    """The architecture diagram, the time series and the latency distribution; returns the free chart slot."""
+def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
+    """The architecture diagram (or the monitoring dashboard), the time series and the latency distribution;
+    returns the free chart slot."""
     summary, series = data["summary"], data["timeseries"]
     warmup_s = summary["warmup_s"]
-    st.plotly_chart(viz.architecture_figure(scenario, summary), config=CHART_CONFIG, key="architecture")
+    view = st.radio("View", VIEWS, horizontal=True, key="sandbox|view", help="The dashboard shows the run as "
+                    "monitoring would: RED per service, USE per station, from Prometheus-style metrics.")
+    if view == VIEWS[1]:
+        show_dashboard(scenario, seed)
+    else:
+        st.plotly_chart(viz.architecture_figure(scenario, summary), config=CHART_CONFIG, key="architecture")
     left, right = st.columns(2)
     left.plotly_chart(viz.throughput_figure(series, warmup_s), config=CHART_CONFIG, key="throughput")
     right.plotly_chart(viz.latency_percentiles_figure(series, warmup_s), config=CHART_CONFIG, key="percentiles")
@@ -179,7 +187,7 @@ def main() -> None:
                f"{summary['duration_s']:g} simulated s "
                f"(seed {selection.seed}, first {summary['warmup_s']:g} s discarded as warm-up); the engine took "
                f"**{summary['wall_time_s'] * 1000:.0f} ms**. Settings already seen come back from the cache.")
-    right = charts(scenario, data)
+    right = charts(scenario, data, selection.seed)
     rows = theory_comparison(summary, scenario)
     theory_section(right, rows)
     downloads(scenario, data, rows, selection.seed)

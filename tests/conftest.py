@@ -28,3 +28,13 @@ def single_service(rate_rps: float = 50.0, mean_ms: float = 10.0, **service: Any
 @pytest.fixture
 def small_scenario() -> sim.Scenario:
     return sim.parse_scenario(single_service())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Repeat the figures tests measured against real tools (Prometheus, Locust) at the end of the run."""
+    from tests.real_tools import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("measured against real tools")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -188,3 +188,35 @@ def test_validation_page_tables_simulation_against_closed_forms(app: AppTest) ->
     inside = number(next(item.value for item in app.metric if item.label.startswith("Predictions inside")))
     assert inside >= len(table) - 2, "with 95% intervals, at most a miss or two by chance"
     assert len(app.get("plotly_chart")) == 1
+
+
+# --- monitoring: the dashboard view, the OpenMetrics download ------------------------------------------
+
+
+def test_dashboard_view_shows_red_and_use_from_the_metrics(app: AppTest) -> None:
+    from sim.interop.dashboard import dashboard_series
+    from sim.viz.dashboard import PANELS
+
+    app.radio(key="sandbox|view").set_value("Dashboard").run()
+    assert_healthy(app)
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in app.get("plotly_chart")]
+    red_use = [title for _section, _key, title, _axis, _format in PANELS if _section != "hit_ratio"]
+    assert set(red_use) <= set(titles) and "Architecture" not in " ".join(titles)
+    expected = dashboard_series(sim.run(sim.load_scenario(ROOT / "scenarios" / "single-server.yaml"), seed=1,
+                                        duration_s=float(app.slider(key=f"{SINGLE}|duration").value)))
+    utilisation = figure(app, "Utilisation per station")["data"][0]
+    assert utilisation["name"] == "api" and utilisation["y"] == pytest.approx(expected["use"]["api"]["utilisation"])
+    assert any(button.label.startswith("Metrics (OpenMetrics") for button in app.get("download_button"))
+    app.radio(key="sandbox|view").set_value("Diagram").run()
+    assert len(app.get("download_button")) == 4 and not any(
+        title.startswith("Rate:") for title in (json.loads(chart.proto.spec)["layout"]["title"]["text"]
+                                                for chart in app.get("plotly_chart")))
+
+
+def test_the_openmetrics_download_is_the_runs_file() -> None:
+    from app_pages.monitoring import openmetrics_file
+    from sim.interop.openmetrics import openmetrics_text
+
+    scenario = sim.load_scenario(ROOT / "scenarios" / "single-server.yaml").model_copy(update={"duration_s": 8.0})
+    text = openmetrics_file.__wrapped__(scenario.model_dump_json(), 3)  # type: ignore[attr-defined]
+    assert text == openmetrics_text(sim.run(scenario, seed=3)) and text.endswith("# EOF\n")

@@ -145,3 +145,24 @@ def test_the_twin_line_ends_for_good_at_saturation() -> None:
     assert first_gap > 0 and all(value is None for value in values[first_gap:])
     finite = [value for value in values if value is not None]
     assert finite[-1] > finite[0], "the line climbs towards the wall before it ends"
+
+
+def test_measured_load_test_is_drawn_over_the_simulated_curve() -> None:
+    from sim.interop.loadtest_readers import read_load_test
+    from sim.interop.loadtest_results import measured_points
+    from tests.conftest import PROJECT_ROOT
+
+    jtl = PROJECT_ROOT / "tests" / "fixtures" / "loadtest" / "jmeter.jtl"
+    at = open_page("single-server")
+    at.file_uploader(key="gallery:single-server|capacity|measured").set_value(
+        ("results.jtl", jtl.read_bytes(), "text/csv")).run()
+    assert_healthy(at)
+    chart = traces(figure(at, "Latency"))
+    expected = measured_points(read_load_test(jtl))
+    windows = chart["measured mean per window (jmeter)"]
+    assert windows["x"] == pytest.approx([item["throughput_rps"] for item in expected["windows"]])
+    assert chart["measured p99, whole test (jmeter)"]["y"] == pytest.approx([expected["overall"]["p99_ms"]])
+    at.file_uploader(key="gallery:single-server|capacity|measured").set_value(
+        ("notes.csv", b"name,value\na,1\n", "text/csv")).run()
+    assert_healthy(at)
+    assert any("not a results file" in item.value for item in at.error)

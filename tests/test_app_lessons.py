@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from sim.teaching.lesson_views import verdict
 from sim.teaching.lessons import Lesson, lesson_paths, load_lesson
+from sim.viz.dashboard import PANELS
 from tests.app_helpers import APP, assert_healthy
 
 PAGE = "app_pages/lessons.py"
@@ -22,6 +24,15 @@ def open_lesson(slug: str) -> AppTest:
         at.selectbox(key="lessons|lesson").set_value(slug).run()
     assert_healthy(at)
     return at
+
+
+DASHBOARD_TITLES = {title for _section, _key, title, _axis, _format in PANELS}
+
+
+def result_charts(at: AppTest) -> list[Any]:
+    """Charts of revealed results (a step's monitoring dashboard, shown before asking, is not one)."""
+    return [chart for chart in at.get("plotly_chart")
+            if json.loads(chart.proto.spec)["layout"]["title"]["text"] not in DASHBOARD_TITLES]
 
 
 def verdicts(at: AppTest) -> list[str]:
@@ -44,7 +55,7 @@ def predict_and_reveal(at: AppTest, lesson: Lesson, step: int) -> Any:
         at.number_input(key=widget_key).set_value(guess).run()
     assert_healthy(at)
     assert len(at.dataframe) == step, "this step's table is not shown before Reveal"
-    assert len(at.get("plotly_chart")) == step
+    assert len(result_charts(at)) == step
     assert len(verdicts(at)) == step
     at.button(key=f"lessons|{lesson.slug}|{step}|reveal").click().run()
     assert_healthy(at)
@@ -52,7 +63,7 @@ def predict_and_reveal(at: AppTest, lesson: Lesson, step: int) -> Any:
 
 
 def assert_revealed(at: AppTest, lesson: Lesson, step: int, guess: Any) -> None:
-    assert len(at.dataframe) == step + 1 and len(at.get("plotly_chart")) == step + 1
+    assert len(at.dataframe) == step + 1 and len(result_charts(at)) == step + 1
     table = at.dataframe[step].value
     assert list(table.index) == [variant.label for variant in lesson.steps[step].variants]
     assert verdict(lesson, step, guess, seed=1) in verdicts(at)
@@ -114,3 +125,14 @@ def test_reveals_are_kept_per_lesson() -> None:
     at.selectbox(key="lessons|lesson").set_value("queues").run()
     assert len(at.dataframe) == 1, "coming back keeps the reveal"
     assert any(item.value == f"**Your prediction:** {NUMBER_GUESS:g} x" for item in at.markdown)
+
+
+def test_the_monitoring_lesson_shows_only_the_dashboard_before_asking() -> None:
+    at = open_lesson("monitoring")
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+    assert sorted(titles) == sorted(title for _section, _key, title, _axis, _format in PANELS), "cache included"
+    utilisation = next(json.loads(chart.proto.spec) for chart in at.get("plotly_chart")
+                       if json.loads(chart.proto.spec)["layout"]["title"]["text"] == "Utilisation per station")
+    hottest = {trace["name"]: max(value for value in trace["y"] if value is not None) for trace in utilisation["data"]}
+    assert hottest["db/primary"] > 0.95 and hottest["api"] > 0.95, "both look saturated: the trap of step 1"
+    assert not at.dataframe, "no settings and no results before the reveal"

@@ -27,7 +27,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("twin", "engine"),
     ("results",),
     ("experiments",),
-    ("teaching", "viz", "interop"),
+    ("viz", "interop"),
+    ("teaching",),
     ("cli",),
 ]
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}

@@ -53,8 +53,9 @@ def run_command(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    """A folder like the repository's root: the gallery under ``scenarios/``."""
-    (tmp_path / "scenarios").symlink_to(PROJECT_ROOT / "scenarios", target_is_directory=True)
+    """A folder like the repository's root: the gallery under ``scenarios/``, the test fixtures under ``tests/``."""
+    for folder in ("scenarios", "tests"):
+        (tmp_path / folder).symlink_to(PROJECT_ROOT / folder, target_is_directory=True)
     return tmp_path
 
 
@@ -74,6 +75,9 @@ def check_run(command: str, outcome: subprocess.CompletedProcess[str], _cwd: Pat
     assert "cannot keep up" not in text and "UNSTABLE" not in text
     if "--duration 120" in command:
         assert "measured 117 s after 3 s warm-up" in text and "seed=7" in text
+    if "--metrics-out" in command:
+        metrics = (_cwd / "run.om").read_text(encoding="utf-8")
+        assert metrics.rstrip().endswith("# EOF") and "http_requests_total" in metrics
 
 
 def check_validate(command: str, outcome: subprocess.CompletedProcess[str], _cwd: Path) -> None:
@@ -123,9 +127,27 @@ def check_plan(_command: str, outcome: subprocess.CompletedProcess[str], _cwd: P
     assert "no component has a price" not in text and "nothing meets" not in text
 
 
+def check_serve(_command: str, outcome: subprocess.CompletedProcess[str], _cwd: Path) -> None:
+    assert re.search(r"serving http://127\.0\.0\.1:\d+/metrics", outcome.stdout), outcome.stdout
+
+
+def check_calibrate(_command: str, outcome: subprocess.CompletedProcess[str], cwd: Path) -> None:
+    assert "best fit" in outcome.stdout
+    calibrated = sim.load_scenario(cwd / "calibrated.yaml")
+    assert calibrated.workload.rate_rps == pytest.approx(27.05, rel=0.01), "the measured load"
+    assert set(calibrated.components) >= {"api"}
+
+
+def check_export_load(_command: str, _outcome: subprocess.CompletedProcess[str], cwd: Path) -> None:
+    source = (cwd / "load.py").read_text(encoding="utf-8")
+    compile(source, "load.py", "exec")
+    assert "LoadTestShape" in source
+
+
 CHECKS: dict[str, Callable[[str, subprocess.CompletedProcess[str], Path], None]] = {
     "run": check_run, "validate": check_validate, "schema": check_schema, "list": check_list,
     "example": check_example, "replicate": check_replicate, "sweep": check_sweep, "plan": check_plan,
+    "serve": check_serve, "calibrate": check_calibrate, "export-load": check_export_load,
 }
 
 

@@ -35,6 +35,8 @@ HIDDEN = {"tags": ["solution"], "jupyter": {"source_hidden": True, "outputs_hidd
 def step_cells(lesson: Lesson, step: int) -> list[nbformat.NotebookNode]:
     """Explain, ask, let the learner answer, then reveal."""
     cells = [new_code_cell(f"display(Markdown(views.step_markdown(lesson, {step})))")]
+    if lesson.steps[step].dashboard is not None:
+        cells.append(new_code_cell(f"for figure in views.dashboard_figures(lesson, {step}, SEED):\n    figure.show()"))
     guess = "None"
     if lesson.steps[step].prediction is not None:
         guess = f"my_prediction_{step + 1}"

@@ -5,7 +5,7 @@
 ``render`` turns a summary into terminal text.
 """
 
-from sim.cli import experiments, main
+from sim.cli import experiments, interop, main
 from sim.cli.common import EXIT_INVALID, app
 
-__all__ = ["EXIT_INVALID", "app", "experiments", "main"]
+__all__ = ["EXIT_INVALID", "app", "experiments", "interop", "main"]

@@ -29,3 +29,9 @@ def load_or_exit(path: Path) -> Scenario:
         raise typer.Exit(EXIT_INVALID) from None
 
 
+
+
+def fail(message: str) -> None:
+    """Print a one-line reason on stderr and exit with code 2 (bad input, never a traceback)."""
+    Console(stderr=True, soft_wrap=True, highlight=False).print(message, markup=False)
+    raise typer.Exit(EXIT_INVALID)

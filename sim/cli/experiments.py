@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.cli.common import EXIT_INVALID, FileArgument, app, load_or_exit
+from sim.cli.common import FileArgument, app, fail, load_or_exit
 from sim.experiments.plan_notes import describe
 from sim.experiments.planning import Candidate, PlanResult, metric_column
 from sim.experiments.statistics import Interval
@@ -37,20 +37,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as on
 _stdout = Console(highlight=False)
 
 
-def _fail(message: str) -> None:
-    Console(stderr=True, soft_wrap=True, highlight=False).print(message, markup=False)
-    raise typer.Exit(EXIT_INVALID)
-
-
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn a bad option into a one-line message and exit code 2."""
     try:
         yield
     except ScenarioError as error:
-        _fail("; ".join(str(problem) for problem in error.problems))
+        fail("; ".join(str(problem) for problem in error.problems))
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 @contextlib.contextmanager
@@ -71,7 +66,7 @@ def _warmup(text: str | None) -> float | str | None:
     try:
         return float(text)
     except ValueError:
-        _fail(f"--warmup takes a number of seconds or 'auto' (got {text!r})")
+        fail(f"--warmup takes a number of seconds or 'auto' (got {text!r})")
     return None
 
 

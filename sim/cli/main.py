@@ -6,12 +6,14 @@ Scenario problems exit with code 2 and one line per problem, never a traceback.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from sim.cli.common import FileArgument, app, load_or_exit
+from sim.cli.interop import write_metrics_or_exit
 from sim.cli.render import render_summary
 from sim.results import run as run_scenario
 from sim.scenario.gallery import first_sentence, gallery_paths
@@ -24,10 +26,14 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
     duration: Annotated[float | None, typer.Option(help="Override the simulated seconds.", min=0.001)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON document.")] = False,
+    metrics_out: Annotated[Path | None, typer.Option(
+        help="Also write the run's time series as OpenMetrics text (for promtool tsdb create-blocks-from).")] = None,
 ) -> None:
     """Simulate a scenario once and print its summary."""
     scenario = load_or_exit(file)
     result = run_scenario(scenario, seed=seed, duration_s=duration)
+    if metrics_out is not None:
+        write_metrics_or_exit(result, metrics_out)
     if as_json:
         typer.echo(result.to_json())
     else:

@@ -9,6 +9,8 @@ from sim.teaching.lessons import Lesson, judge, metric_at, reveal, true_answer
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.viz.base import go
+
 METRIC_LABELS = {
     "latency_ms.p50": "p50 (ms)",
     "latency_ms.p99": "p99 (ms)",
@@ -84,3 +86,22 @@ def exercise_markdown(lesson: Lesson, index: int) -> str:
 
 def solution_markdown(lesson: Lesson, index: int) -> str:
     return f"**Solution {index + 1}.** {lesson.exercises[index].solution}"
+
+
+def step_dashboard(lesson: Lesson, step: int, seed: int = 1) -> dict[str, Any] | None:
+    """The monitoring dashboard data (RED/USE over time) of the step's ``dashboard`` variant, if it has one."""
+    from sim.interop.dashboard import dashboard_series
+    from sim.results import run
+
+    label = lesson.steps[step].dashboard
+    if label is None:
+        return None
+    return dashboard_series(run(lesson.variant_scenario(step, label), seed=seed))
+
+
+def dashboard_figures(lesson: Lesson, step: int, seed: int = 1) -> list[go.Figure]:
+    """The step's dashboard as figures: what the learner sees before predicting (no settings shown)."""
+    from sim import viz
+
+    dashboard = step_dashboard(lesson, step, seed)
+    return [] if dashboard is None else viz.dashboard_figures(dashboard)

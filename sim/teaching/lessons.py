@@ -61,6 +61,7 @@ class StepSpec(StrictModel):
     variants: list[VariantSpec] = Field(default_factory=list)
     show: list[str] = Field(default_factory=lambda: ["latency_ms.p50", "latency_ms.p99"])
     after: str = ""
+    dashboard: str | None = None  # a variant whose monitoring dashboard (not its settings) is shown before asking
 
 
 class ClaimSpec(StrictModel):
@@ -216,6 +217,8 @@ def validate_lessons() -> list[str]:
                     lesson.variant_scenario(index, variant.label)
                 except (ScenarioError, KeyError) as error:
                     problems.append(f"{slug} step {index} variant {variant.label!r}: {error}")
+            if step.dashboard is not None and step.dashboard not in labels:
+                problems.append(f"{slug} step {index}: dashboard names unknown variant {step.dashboard!r}")
             prediction = step.prediction
             if prediction is not None:
                 named = {prediction.variant, prediction.relative_to} - {None}

@@ -6,7 +6,8 @@ numpy arrays of latencies, the tidy rows of ``sim.experiments.validation``, a le
 None of them runs a simulation or knows about a user interface. Only ``sim.viz.base`` imports Plotly.
 
 Submodules by theme: ``architecture`` (the diagram), ``run`` (one run over time, latency distributions),
-``validation`` (theory beside simulation), ``lessons`` (variants of a step), ``experiment`` (sweeps and plans).
+``validation`` (theory beside simulation), ``lessons`` (variants of a step), ``experiment`` (sweeps and plans),
+``dashboard`` (RED per service and USE per station, as a Grafana dashboard would show a run).
 
 Example:
     >>> import sim  # doctest: +SKIP
@@ -23,8 +24,10 @@ from sim.viz.architecture import (
     hottest_utilisation,
     owner_of,
 )
+from sim.viz.dashboard import dashboard_figures, dashboard_panel_figure
 from sim.viz.experiment import hockey_stick_figure, parameter_label, pareto_figure, scalability_figure, usl_note
 from sim.viz.lessons import variants_figure
+from sim.viz.loadtest import measured_traces, overlay_measured
 from sim.viz.run import (
     TIME_AXIS,
     compare_latency_figure,
@@ -43,10 +46,14 @@ __all__ = [
     "UTILISATION_COLOURS",
     "architecture_figure",
     "compare_latency_figure",
+    "dashboard_figures",
+    "dashboard_panel_figure",
     "hockey_stick_figure",
     "hottest_utilisation",
     "latency_distribution_figure",
     "latency_percentiles_figure",
+    "measured_traces",
+    "overlay_measured",
     "owner_of",
     "parameter_label",
     "pareto_figure",

@@ -75,7 +75,8 @@ def test_sessions_do_not_share_settings(browser: Browser, base_url: str) -> None
         expect(page_one.get_by_text("Offered 75 req/s")).to_be_visible(timeout=TIMEOUT_MS)
         open_sandbox(page_two)
         expect(page_two.get_by_text("Offered 70 req/s")).to_be_visible(timeout=TIMEOUT_MS)
-        expect(page_two.get_by_role("slider", name="arrival rate (req/s)")).to_have_attribute("value", "70")
+        expect(page_two.get_by_role("slider", name="arrival rate (req/s)")).to_have_attribute("value", "70",
+                                                                                       timeout=TIMEOUT_MS)
     finally:
         first.close()
         second.close()
