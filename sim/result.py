@@ -32,6 +32,7 @@ class RunInfo:
     snapshot_times_s: list[float]
     station_servers: dict[str, int] = field(default_factory=dict)
     station_owner: dict[str, str] = field(default_factory=dict)
+    stopped: dict[str, Any] | None = None  # the limit that ended the run early (``sim.limits.Stop``), if any
 
 
 def _difference(history: LevelHistory, first: int, last: int) -> dict[str, float]:

@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from sim.outputs import printable
 from sim.specs import COMPONENT_KINDS, DISTRIBUTION_NAMES, ComponentSpec
 
 PROFILE_KINDS = ("stages", "step", "spike", "diurnal")
@@ -27,7 +28,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return printable(text)  # paths hold the user's keys, which may hold terminal escapes
 
 
 class ScenarioError(ValueError):
@@ -143,7 +145,10 @@ def did_you_mean(word: str, options: list[str]) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print (Python refuses more than 4,300 digits)
+        return "a number too long to print"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -84,4 +84,7 @@ def build_summary(result: Result) -> dict[str, Any]:
                                       "when there are few users"]
     if result.info.capped:
         summary["warnings"] = [f"stopped admitting requests after max_requests={scenario.max_requests:,}"]
+    if result.info.stopped is not None:
+        summary["stopped"] = result.info.stopped
+        summary.setdefault("warnings", []).append(result.info.stopped["message"])
     return summary
