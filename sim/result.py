@@ -7,7 +7,6 @@ time-weighted averages between the snapshots at both ends.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from sim.components.base import OK, STATUS_NAMES
 from sim.metrics import LevelHistory
+from sim.outputs import to_json
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -142,8 +142,8 @@ class Result:
         return build_summary(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The summary as a JSON document."""
-        return json.dumps(self.summary, indent=indent)
+        """The summary as a strict JSON document (a non-finite number is written as null)."""
+        return to_json(self.summary, indent=indent)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per finished request: arrival, latency, status name, class name, measured flag."""
