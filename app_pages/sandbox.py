@@ -16,6 +16,7 @@ from app_pages.shared import (
     rate,
     request_records_csv,
     simulate,
+    stopped_note,
 )
 from sim import viz
 from sim.knobs import Knob, changed_values, scenario_knobs
@@ -49,8 +50,10 @@ def headline(summary: dict[str, Any]) -> None:
         st.error(f"**Unstable: {overflowed} overflowed.** Requests arrive faster than it can serve them, so its "
                  "queue grows until it is full and then drops requests (see the queue-length chart).",
                  icon=":material/error:")
+    stopped_note(summary)
     for warning in summary.get("warnings", []):
-        st.warning(warning)
+        if warning != summary.get("stopped", {}).get("message"):
+            st.warning(warning)
     counts, latency = summary["requests"], summary["latency_ms"]
     columns = st.columns(6)
     columns[0].metric("Throughput (req/s)", rate(summary["throughput_rps"]))

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.engine import run
+from sim.limits import Cancel
 from sim.outputs import to_json, write_atomically
 from sim.scenario import Scenario, scenario_from_json
 from sim.twin_predict import arrival_rate_rps
@@ -50,8 +51,8 @@ def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def run_replication(scenario_json: str, seed: int, warmup: str | None = None,
-                    duration_s: float | None = None, limits: dict[str, float] | None = None) -> dict[str, Any]:
+def run_replication(scenario_json: str, seed: int, warmup: str | None = None, duration_s: float | None = None,
+                    limits: dict[str, float] | None = None, cancel: Cancel | None = None) -> dict[str, Any]:
     """Run one replication and return its row (the task every executor runs).
 
     Args:
@@ -60,11 +61,12 @@ def run_replication(scenario_json: str, seed: int, warmup: str | None = None,
         warmup: ``"auto"`` to detect the warm-up with MSER-5; None to keep the scenario's ``warmup_s``.
         duration_s: Overrides the simulated duration.
         limits: Lower budgets than the scenario's (see :func:`sim.run`).
+        cancel: Asked while the run goes; True stops it (see :func:`sim.run`).
 
     Returns:
         ``seed``, the warm-up used and how it was chosen, then the metrics of ``summary_row``.
     """
-    result = run(scenario_from_json(scenario_json), seed=seed, duration_s=duration_s, limits=limits)
+    result = run(scenario_from_json(scenario_json), seed=seed, duration_s=duration_s, limits=limits, cancel=cancel)
     at_limit = False
     if warmup == AUTO_WARMUP:
         detected_s, at_limit = detect_warmup_s(result)
