@@ -122,7 +122,8 @@ def _model_for(annotation: Any, node: Any) -> Any:
     candidates = [model for model in _models_in(annotation)]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    tag = {node.get("kind"), node.get("distribution")} if isinstance(node, Mapping) else set()
+    tags = (node.get("kind"), node.get("distribution")) if isinstance(node, Mapping) else ()
+    tag = {value for value in tags if isinstance(value, str)}  # a list written as a tag is not a tag
     for model in candidates:
         literal = model.model_fields.get("kind") or model.model_fields.get("distribution")
         if literal is not None and set(get_args(literal.annotation)) & tag:

@@ -106,8 +106,8 @@ def _chunks(stream: IO[bytes]) -> Iterator[pd.DataFrame]:
         raise TraceError("the trace is empty: it needs a header with a time_s column (and optional class, key)") \
             from None
     except pd.errors.ParserError as error:
-        line = re.search(r"line (\d+)", str(error))
-        where = f" (line {line.group(1)})" if line else ""
+        line = re.search(r"(line|row) (\d+)", str(error))
+        where = f" ({line.group(1)} {line.group(2)})" if line else ""
         raise TraceError(f"the trace is not valid CSV{where}: every row needs the header's fields") from None
     except UnicodeDecodeError:
         raise TraceError("the trace is not UTF-8 text") from None
