@@ -132,7 +132,7 @@ def test_a_caller_can_only_lower_limits() -> None:
 
 
 def test_lower_static_limits_from_the_caller_are_checked_before_running() -> None:
-    with pytest.raises(sim.ScenarioError, match="limits.max_fan_out"):
+    with pytest.raises(sim.ScenarioError, match=r"limits\.max_fan_out"):
         sim.run(sim.load_scenario("scenarios/cache-aside.yaml"), limits={"max_fan_out": 2})
 
 

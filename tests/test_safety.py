@@ -176,8 +176,8 @@ def test_hostile_yaml_is_refused_with_a_message() -> None:
 
 def test_an_alias_bomb_of_calls_is_refused_quickly() -> None:
     calls = "[" + ", ".join(["api"] * 20_000) + "]"
-    components = "".join(f"  s{index}: {{kind: service, service_time: {{distribution: exponential, mean_ms: 1}}, calls: *calls}}\n"
-                         for index in range(2_000))
+    service = "kind: service, service_time: {distribution: exponential, mean_ms: 1}"
+    components = "".join(f"  s{index}: {{{service}, calls: *calls}}\n" for index in range(2_000))
     text = (f"x-calls: &calls {calls}\nworkload: {{rate_rps: 1, entry: s0}}\ncomponents:\n"
             f"  api: {{kind: service, service_time: {{distribution: exponential, mean_ms: 1}}}}\n{components}")
     assert len(text) > 200_000
@@ -206,8 +206,10 @@ def test_many_components_calling_a_missing_name_validate_quickly() -> None:
 
 
 @pytest.mark.parametrize(("path", "value", "expected"), [
-    ("components.api.service_time", {"distribution": "exponential", "mean_ms": 1e-300}, "greater than or equal to 0.000001"),
-    ("components.api.service_time", {"distribution": "exponential", "mean_ms": 1e308}, "less than or equal to 86400000"),
+    ("components.api.service_time", {"distribution": "exponential", "mean_ms": 1e-300},
+     "greater than or equal to 0.000001"),
+    ("components.api.service_time", {"distribution": "exponential", "mean_ms": 1e308},
+     "less than or equal to 86400000"),
     ("components.api.service_time", {"distribution": "exponential", "mean_ms": float("inf")}, "finite number"),
     ("components.api.service_time", {"distribution": "lognormal", "mean_ms": 5, "cv": 1e300}, "less than or equal"),
     ("components.api.service_time", {"distribution": "uniform", "low_ms": 1, "high_ms": float("inf")},
