@@ -82,6 +82,11 @@ class SimulationPool:
         future.add_done_callback(lambda _done: self._release(owner, ticket))
         return ticket
 
+    def busy(self) -> int:
+        """Tasks queued or running now."""
+        with self._lock:
+            return sum(not ticket.future.done() for ticket in self._running.values())
+
     def cancel(self, ticket: Ticket) -> None:
         """Ask the task to stop (a queued task never starts); harmless once it finished."""
         with self._lock:
