@@ -123,5 +123,5 @@ def test_a_heavy_session_does_not_starve_another(warm: None) -> None:
     stop.set()
     thread.join(timeout=60)
     assert heavy_runs and all(run["stopped"] for run in heavy_runs)
-    print(f"page load idle {idle} s, while a heavy session runs {loaded} s")  # noqa: T201  (shown with -s)
+    print(f"page load idle {idle} s, while a heavy session runs {loaded} s")
     assert statistics.median(loaded) < 2 * statistics.median(idle), (idle, loaded)
