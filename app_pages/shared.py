@@ -111,8 +111,12 @@ def simulate(scenario_json: str, seed: int) -> dict[str, Any]:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def request_records_csv(scenario_json: str, seed: int) -> str:
-    """Per-request records as CSV, made only when asked for (the same seed gives the same records)."""
-    ticket = worker_pool().submit(("records", session_owner()), run_records_csv, scenario_json, seed, APP_LIMITS)
+    """Per-request records as CSV, made only when asked for (the same seed gives the same records).
+
+    Streamlit calls this when the button is clicked, outside the session's script, so the task has an owner
+    of its own (it cancels nothing) and is bounded by the app's budget alone.
+    """
+    ticket = worker_pool().submit(object(), run_records_csv, scenario_json, seed, APP_LIMITS)
     return str(ticket.future.result(timeout=10 * APP_LIMITS["max_wall_time_s"]))
 
 
