@@ -89,10 +89,19 @@ def _ci(interval: Interval | None, digits: int = 4) -> str:
 
 
 def _finish(result: Any, document: dict[str, Any], out: Path | None, as_json: bool) -> bool:
-    """Save rows and print JSON if asked; True when the JSON replaced the tables."""
+    """Save rows and print JSON if asked; True when the JSON replaced the tables.
+
+    Runs stopped by their limits are counted on stderr either way (their rows say which limit, in ``stopped``).
+    """
     if out is not None:
         with user_errors():
             result.save(out)
+    stopped = [row["stopped"] for row in result.rows if row.get("stopped")]
+    if stopped:
+        Console(stderr=True, highlight=False).print(
+            f"warning: {len(stopped)} of {len(result.rows)} runs were stopped early by their limits "
+            f"({', '.join(sorted(set(stopped)))}): their numbers cover only what they simulated", markup=False,
+            style="yellow")
     if as_json:
         typer.echo(to_json(document))
     return as_json

@@ -45,6 +45,7 @@ class Model:
         if watchdog is not None:
             recorder = self.recorder
             self.env.watchdog = watchdog.check
+            self.env.check_every = min(self.env.check_every, watchdog.limits.max_events)
             watchdog.counters = lambda: (len(recorder.status), recorder.in_flight)
 
     def run(self) -> None:

@@ -59,7 +59,7 @@ def test_each_limit_stops_the_run_and_says_so(limits: dict[str, float], name: st
 
 
 def test_a_limit_in_the_file_stops_the_run_with_advice_to_raise_it() -> None:
-    result = sim.run(overloaded(limits={"max_events": 2_000}))
+    result = sim.run(overloaded(duration_s=20, limits={"max_events": 1_000}))  # below the check cadence
     assert result.summary["stopped"]["limit"] == "max_events"
     assert "raise limits.max_events" in result.summary["stopped"]["message"]
 

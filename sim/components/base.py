@@ -68,6 +68,7 @@ class Environment(simpy.Environment):
         self.events = 0
         self.extra_events = 0
         self.watchdog: Callable[[int, float], Any] | None = None
+        self.check_every = CHECK_EVERY  # a smaller event budget is checked more often (see sim.engine)
         self.stopped: Any = None
 
     def step(self) -> None:
@@ -110,7 +111,7 @@ class Environment(simpy.Environment):
     def _loop(self, end_s: float) -> bool:
         """Process entries before ``end_s``; False if the watchdog stopped the run first."""
         queue = self._queue
-        chunk = range(CHECK_EVERY)
+        chunk = range(self.check_every)
         while self.stopped is None:
             processed = 0
             for processed in chunk:
