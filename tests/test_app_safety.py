@@ -15,22 +15,10 @@ from streamlit.testing.v1 import AppTest
 import sim
 from app_pages.shared import APP_LIMITS, worker_pool
 from sim.scenario import UPLOAD_NAMES_NO_FILES
-from tests.app_helpers import APP, ROOT, assert_healthy
+from tests.app_helpers import APP, HEAVY, ROOT, assert_healthy
 
 SINGLE = yaml.safe_load((ROOT / "scenarios" / "single-server.yaml").read_text(encoding="utf-8"))
 STOP_BOUND_S = 10.0  # the acceptance: an over-budget upload stops within 10 s with a note
-# The heaviest scenario the app accepts: a thousand calls per request, far more work than the app's budget.
-HEAVY = yaml.safe_dump({
-    "name": "heavy", "duration_s": 60, "warmup_s": 2,
-    "workload": {"rate_rps": 200, "entry": "front"},
-    "components": {
-        "front": {"kind": "service", "workers": 4096, "queue_capacity": 100_000, "calls": ["back"] * 1000,
-                  "service_time": {"distribution": "exponential", "mean_ms": 1}},
-        "back": {"kind": "service", "workers": 4096, "service_time": {"distribution": "deterministic",
-                                                                       "mean_ms": 0.001}},
-    },
-}).encode()
-
 
 def upload(at: AppTest, name: str, data: bytes, trace: tuple[str, bytes] | None = None) -> AppTest:
     at.file_uploader(key="upload").set_value((name, data, "application/x-yaml")).run()
