@@ -142,6 +142,7 @@ def _check_scenario_text(text: str | bytes) -> None:
 
 
 @pytest.mark.fuzz
+@pytest.mark.timeout(max(300, EXAMPLES))  # the suite's 300 s per test is for a test, not for a long fuzz run
 @FUZZ_SETTINGS
 @given(mutated_gallery())
 def test_mutated_gallery_scenarios_validate_or_run_within_budget(text: str) -> None:
@@ -149,6 +150,7 @@ def test_mutated_gallery_scenarios_validate_or_run_within_budget(text: str) -> N
 
 
 @pytest.mark.fuzz
+@pytest.mark.timeout(max(300, EXAMPLES))
 @FUZZ_SETTINGS
 @given(HOSTILE)
 def test_hostile_yaml_is_refused_or_harmless(text: str | bytes) -> None:
