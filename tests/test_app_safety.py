@@ -68,7 +68,7 @@ def test_an_over_budget_upload_stops_within_10_s_with_a_note(warm: None) -> None
     elapsed = time.monotonic() - started
     assert_healthy(at)
     notes = "\n".join(element.value for element in at.warning)
-    assert "Stopped early" in notes and "This app runs each simulation within 5 s" in notes, notes
+    assert "Stopped early" in notes and "This app runs each simulation within 3 s" in notes, notes
     assert elapsed < STOP_BOUND_S, f"the heavy upload took {elapsed:.1f} s"
     heavy = sim.parse_scenario_text(HEAVY)
     assert heavy.limits.max_events > APP_LIMITS["max_events"]  # the app's budget, not the file's, stopped it
