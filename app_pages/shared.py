@@ -90,6 +90,10 @@ def wait_for(ticket: Ticket) -> Any:
     except (BrokenProcessPool, concurrent.futures.CancelledError):
         st.error("The simulation worker stopped before answering; press **Rerun** to try again.")
         st.stop()
+    except sim.ScenarioError as error:  # e.g. settings the scenario's own limits refuse
+        st.error("This run cannot start:\n\n```text\n" + "\n".join(str(problem) for problem in error.problems)
+                 + "\n```")
+        st.stop()
     finally:
         worker_pool().cancel(ticket)
         status.empty()

@@ -32,6 +32,10 @@ def _initialise(flags: Any) -> None:
     _worker_flags = flags
 
 
+def _warm() -> None:
+    """A worker's first task: nothing, so that it starts (and imports the engine) before the first real run."""
+
+
 def _call(slot: int, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     """In a worker: run ``function(*args, cancel=...)`` with the ticket's cancel flag."""
     flags = _worker_flags
@@ -59,8 +63,12 @@ class SimulationPool:
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context, initializer=_initialise,
-                                   initargs=(self._flags,))
+        """A fresh executor whose workers start now (importing the engine takes seconds on a busy machine)."""
+        executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context, initializer=_initialise,
+                                       initargs=(self._flags,))
+        for _worker in range(self.workers):
+            executor.submit(_warm)
+        return executor
 
     def submit(self, owner: Hashable, function: Callable[..., Any], *args: Any) -> Ticket:
         """Run ``function(*args, cancel=...)`` in a worker; cancels ``owner``'s previous task first."""
@@ -73,14 +81,21 @@ class SimulationPool:
             slot = self._free.pop()
             self._flags[slot] = 0
             try:
-                future = self._executor.submit(_call, slot, function, args)
-            except BrokenProcessPool:  # a worker died (e.g. killed): start a fresh pool
-                self._executor = self._new_executor()
-                future = self._executor.submit(_call, slot, function, args)
+                future = self._start(slot, function, args)
+            except BaseException:
+                self._free.append(slot)
+                raise
             ticket = Ticket(future, slot)
             self._running[owner] = ticket
         future.add_done_callback(lambda _done: self._release(owner, ticket))
         return ticket
+
+    def _start(self, slot: int, function: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
+        try:
+            return self._executor.submit(_call, slot, function, args)
+        except BrokenProcessPool:  # a worker died (e.g. killed by the system): start a fresh pool
+            self._executor = self._new_executor()
+            return self._executor.submit(_call, slot, function, args)
 
     def busy(self) -> int:
         """Tasks queued or running now."""
