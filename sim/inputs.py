@@ -84,7 +84,7 @@ def resolve_inside(folder: Path, name: str, field: str) -> Path:
         InputFileError: the name points anywhere else (the message names ``field``, never the target).
     """
     relative = PurePath(name)
-    if relative.is_absolute() or relative.drive or name.startswith("~"):
+    if relative.is_absolute() or relative.drive:
         raise InputFileError(f"{field} must be a path relative to the scenario's folder (got an absolute path)")
     if ".." in relative.parts:
         raise InputFileError(f"{field} must stay inside the scenario's folder ('..' is not allowed)")
