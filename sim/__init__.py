@@ -8,6 +8,7 @@ Example:
 
 from sim.engine import run
 from sim.experiment import plan, replicate, sweep
+from sim.limits import LimitsSpec
 from sim.result import Result
 from sim.scenario import (
     Problem,
@@ -20,6 +21,7 @@ from sim.scenario import (
 )
 
 __all__ = [
+    "LimitsSpec",
     "Problem",
     "Result",
     "Scenario",

@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli import FileArgument, _load_or_exit, app
-from sim.cli_experiment import _fail
+from sim.cli import FileArgument, _load_or_exit, app, fail
 from sim.engine import run as run_scenario
 from sim.result import Result
 
@@ -30,12 +29,12 @@ DurationOption = Annotated[float | None, typer.Option(help="Override the simulat
 
 def _write_or_exit(path: Path, text: str, option: str, what: str) -> None:
     """Write ``text`` to ``path`` atomically, or exit 2 naming the option and why it could not be written."""
-    from sim.interop.files import write_text_atomic
+    from sim.outputs import write_atomically
 
     try:
-        write_text_atomic(path, text)
+        write_atomically(path, text)
     except OSError as error:
-        _fail(f"{option} {path}: cannot write the {what} ({error.strerror or error})")
+        fail(f"{option} {path}: cannot write the {what} ({error.strerror or error})")
 
 
 def write_metrics_or_exit(result: Result, path: Path) -> None:
@@ -68,7 +67,7 @@ def serve_command(
     try:
         serve(result, speed, host, port, linger, announce)
     except OSError as error:
-        _fail(f"--port {port}: cannot listen on {host} ({error.strerror or error})")
+        fail(f"--port {port}: cannot listen on {host} ({error.strerror or error})")
     except KeyboardInterrupt:
         typer.echo("stopped")
 
@@ -102,10 +101,10 @@ def calibrate_command(
     try:
         calibration = calibrate(read_load_test(results), scenario, request, baseline, component)
     except (LoadTestError, ValueError) as error:
-        _fail(str(error))
+        fail(str(error))
         return
     except ScenarioError as error:
-        _fail("; ".join(str(problem) for problem in error.problems))
+        fail("; ".join(str(problem) for problem in error.problems))
         return
     report = "\n".join(calibration.report())
     typer.echo(report, err=out is None)

@@ -1,17 +1,25 @@
-"""Build a model from a scenario and run one replication: construct, connect, start, run, collect."""
+"""Build a model from a scenario and run one replication: construct, connect, start, run, collect.
+
+Every run has a budget (``sim.limits``): the scenario's ``limits``, lowered by the caller's if given. A run that
+reaches one stops where it is and reports what it measured up to there, with a ``stopped`` entry saying why.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import simpy
 
 from sim.components import build_component
 from sim.components.base import Component, Environment
+from sim.limits import Cancel, LimitsSpec, Stop, Watchdog, merged_limits, static_limit_problems
 from sim.metrics import RequestRecorder, Snapshotter, snapshot_times
+from sim.overrides import with_overrides
 from sim.result import Result, RunInfo
 from sim.rng import RandomStreams
-from sim.scenario import Scenario
+from sim.scenario import MAX_SEED, Problem, Scenario, ScenarioError
 from sim.sizing import fit_to_request_cap
 from sim.workload import build_workload
 
@@ -21,7 +29,7 @@ DRAIN_FRACTION = 0.5
 class Model:
     """The runtime objects of one replication, wired and ready to run."""
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, watchdog: Watchdog | None = None) -> None:
         self.scenario = scenario
         self.env = Environment()
         streams = RandomStreams(seed)
@@ -36,20 +44,54 @@ class Model:
         times_s = snapshot_times(scenario.duration_s, scenario.warmup_s, scenario.time_bin_s)
         self.snapshotter = Snapshotter(self.env, self.components, times_s)
         self.workload.on_cap = self.snapshotter.take  # the measured window ends where admission stopped
+        if watchdog is not None:
+            recorder = self.recorder
+            self.env.watchdog = watchdog.check
+            self.env.check_every = min(self.env.check_every, watchdog.limits.max_events)
+            watchdog.counters = lambda: (len(recorder.status), recorder.in_flight)
 
     def run(self) -> None:
-        """Run to the end of the scenario, then let requests in flight finish (bounded by a drain budget)."""
+        """Run to the end of the scenario, then let requests in flight finish (bounded by a drain budget).
+
+        A run stopped by its budget before the end ends its snapshots where it stopped (see ``measured``).
+        """
         self.workload.start()
         self.snapshotter.start()
         self.env.run(until=self.scenario.duration_s)
+        if self.env.stopped is not None:
+            self.snapshotter.close_early(self.measured_from_s(self.env.now))
+            return
         self.snapshotter.take()
         if self.recorder.in_flight > 0:
             self.recorder.drained = simpy.Event(self.env)
             budget = self.env.timeout(self.scenario.duration_s * DRAIN_FRACTION)
             self.env.run(until=self.env.any_of([self.recorder.drained, budget]))
 
+    def measured_from_s(self, end_s: float) -> float:
+        """Where a run's measured window starts: the warm-up's end, or the first snapshot if it stopped before."""
+        warmup_s = self.scenario.warmup_s
+        taken = self.snapshotter.taken_s
+        return warmup_s if warmup_s < end_s and warmup_s in taken else (taken[0] if taken else 0.0)
 
-def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = None) -> Result:
+    def measured(self) -> tuple[Scenario, dict[str, Any] | None]:
+        """The scenario as measured (its window cut at the stop, if stopped early) and the stop, if any."""
+        stop: Stop | None = self.env.stopped
+        if stop is None:
+            return self.scenario, None
+        report = stop.to_dict()
+        if self.snapshotter.taken_s[-1] >= self.scenario.duration_s:
+            report["message"] = (f"stopped while requests in flight were finishing, after the measured window: "
+                                 f"{stop.message}; {self.recorder.in_flight:,} requests count as unfinished")
+            return self.scenario, report
+        end_s = self.snapshotter.taken_s[-1]
+        start_s = self.measured_from_s(end_s)
+        report["message"] = (f"stopped at {stop.at_s:.4g} of {self.scenario.duration_s:g} simulated seconds: "
+                             f"{stop.message}. The numbers cover [{start_s:.4g}, {end_s:.4g}) s only")
+        return self.scenario.model_copy(update={"duration_s": end_s, "warmup_s": start_s}), report
+
+
+def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = None, *,
+        limits: LimitsSpec | Mapping[str, float] | None = None, cancel: Cancel | None = None) -> Result:
     """Simulate one replication of ``scenario`` and return its measurements.
 
     A run whose workload would send more than ``max_requests`` is shortened first (``sim.sizing``), with the
@@ -58,18 +100,25 @@ def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = 
     Args:
         scenario: A validated scenario.
         seed: Overrides the scenario's seed; the same seed always gives the same numbers.
-        duration_s: Overrides the simulated duration (warm-up is kept, capped below the new duration).
+        duration_s: Overrides the simulated duration (validated like the file's; warm-up is capped below it).
+        limits: Lower budgets than the scenario's own (e.g. ``{"max_wall_time_s": 5}``); never raises them.
+        cancel: Asked every few thousand events; when it returns True the run stops as if over budget.
 
     Returns:
-        The run's Result: per-request records, per-component levels, time series and a summary.
+        The run's Result: per-request records, per-component levels, time series and a summary (with a
+        ``stopped`` entry when a limit or ``cancel`` ended the run early).
+
+    Raises:
+        ScenarioError: a bad override (seed, duration, limits) or a static limit the scenario exceeds.
     """
-    if duration_s is not None:
-        scenario = scenario.model_copy(update=scenario.duration_updates(duration_s))
+    scenario, chosen_seed, budget = _checked(scenario, seed, duration_s, limits)
     scenario, shortened = fit_to_request_cap(scenario)
-    chosen_seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
-    model = Model(scenario, chosen_seed)
+    imposed = frozenset(name for name, value in budget if value != getattr(scenario.limits, name))
+    watchdog = Watchdog(budget, cancel, imposed, started)
+    model = Model(scenario, chosen_seed, watchdog)
     model.run()
+    measured, stopped = model.measured()
     component_levels, station_levels = model.snapshotter.histories()
     info = RunInfo(
         seed=chosen_seed,
@@ -78,10 +127,29 @@ def run(scenario: Scenario, seed: int | None = None, duration_s: float | None = 
         capped=model.workload.capped,
         capped_at_s=model.workload.capped_at_s,
         notes=[shortened] if shortened else [],
-        snapshot_times_s=model.snapshotter.times_s,
+        snapshot_times_s=model.snapshotter.taken_s,
         station_servers={station.name: station.servers for component in model.components.values()
                          for station in component.stations},
         station_owner={station.name: name for name, component in model.components.items()
                        for station in component.stations},
+        stopped=stopped,
     )
-    return Result(scenario, info, model.recorder.columns(), component_levels, station_levels)
+    return Result(measured, info, model.recorder.columns(), component_levels, station_levels)
+
+
+def _checked(scenario: Scenario, seed: int | None, duration_s: float | None,
+             limits: LimitsSpec | Mapping[str, float] | None) -> tuple[Scenario, int, LimitsSpec]:
+    """Overrides validated like file values, and the run's budget (the scenario's, lowered by ``limits``)."""
+    if duration_s is not None:
+        scenario = with_overrides(scenario, scenario.duration_updates(duration_s))
+    chosen_seed = scenario.seed if seed is None else seed
+    if isinstance(chosen_seed, bool) or not isinstance(chosen_seed, int) or not 0 <= chosen_seed <= MAX_SEED:
+        raise ScenarioError([Problem("seed", f"a seed is a whole number from 0 to {MAX_SEED} (got {seed!r})")])
+    try:
+        budget = merged_limits(scenario.limits, limits)
+    except ValueError as error:
+        raise ScenarioError([Problem("limits", str(error))]) from None
+    problems = static_limit_problems(scenario, budget) if budget != scenario.limits else []
+    if problems:
+        raise ScenarioError([Problem(path, message) for path, message in problems])
+    return scenario, chosen_seed, budget

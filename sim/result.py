@@ -16,7 +16,6 @@ the run stopped admitting requests at ``max_requests``), is used everywhere:
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from sim.components.base import OK, STATUS_NAMES
 from sim.metrics import LevelHistory
+from sim.outputs import to_json
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class RunInfo:
     station_owner: dict[str, str] = field(default_factory=dict)
     capped_at_s: float | None = None
     notes: list[str] = field(default_factory=list)
+    stopped: dict[str, Any] | None = None  # the limit that ended the run early (``sim.limits.Stop``), if any
 
 
 def _difference(history: LevelHistory, first: int, last: int) -> dict[str, float]:
@@ -190,8 +191,8 @@ class Result:
         return build_summary(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The summary as a JSON document."""
-        return json.dumps(self.summary, indent=indent)
+        """The summary as a strict JSON document (a non-finite number is written as null)."""
+        return to_json(self.summary, indent=indent)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per finished request: arrival, latency, status name, class name, measured flag."""

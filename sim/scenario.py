@@ -14,6 +14,9 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, ValidationError
 
+from sim.inputs import InputFileError, read_regular_file, resolve_inside
+from sim.limits import MAX_TOTAL_CALLS, LimitsSpec, static_limit_problems, total_calls
+from sim.outputs import printable
 from sim.scenario_errors import (
     Problem,
     ScenarioError,
@@ -28,30 +31,38 @@ from sim.scenario_yaml import YamlError, safe_load_yaml
 from sim.slo import parse_slo
 from sim.specs import (
     COMPONENT_KINDS,
+    DAY_S,
     ComponentSpec,
     StrictModel,
     WorkloadSpec,
     downstream_names,
 )
-from sim.trace import TraceError, read_trace
+from sim.trace import TraceError, workload_trace
 
 MAX_SCENARIO_BYTES = 1_000_000
+MAX_COMPONENTS = 500
+MAX_SEED = 2**63 - 1
+KNOWN_NAMES_SHOWN = 20
+UPLOAD_NAMES_NO_FILES = ("an uploaded scenario cannot name files: upload the trace beside the scenario under the "
+                         "name written here, or put the CSV text in workload.trace_csv")
 WEIGHT_TOLERANCE = 1e-6
 
 
 class Scenario(StrictModel):
     """An architecture (named components wired by name) and the traffic sent through it."""
 
-    name: Annotated[str, Field(min_length=1)] = "scenario"
-    description: str = ""
-    duration_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
-    warmup_s: Annotated[float, Field(ge=0)] = 5.0
-    seed: Annotated[int, Field(ge=0)] = 1
-    time_bin_s: Annotated[float, Field(gt=0)] = 1.0
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "scenario"
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    duration_s: Annotated[float, Field(gt=0, le=DAY_S)] = 60.0
+    warmup_s: Annotated[float, Field(ge=0, le=DAY_S)] = 5.0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
+    time_bin_s: Annotated[float, Field(gt=0, le=DAY_S)] = 1.0
     max_requests: Annotated[int, Field(ge=1, le=50_000_000)] = 2_000_000
-    slos: list[str] = Field(default_factory=list)
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    slos: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] = Field(default_factory=list)
     workload: WorkloadSpec
-    components: Annotated[dict[str, ComponentSpec], Field(min_length=1)]
+    components: Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)], ComponentSpec],
+                          Field(min_length=1, max_length=MAX_COMPONENTS)]
 
     def to_yaml(self) -> str:
         """The scenario as YAML, defaults written out so the file documents itself (unset options left out)."""
@@ -67,19 +78,26 @@ class Scenario(StrictModel):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (``.yaml``, ``.yml`` or ``.json``)."""
+    """Read and validate a scenario file (``.yaml``, ``.yml`` or ``.json``): a regular file of at most 1 MB.
+
+    A ``trace_file`` it names is found inside the file's folder (never outside it).
+    """
     file_path = Path(path)
     try:
-        raw_bytes = file_path.read_bytes()
-    except OSError as error:
-        raise ScenarioError([Problem("", f"cannot read file ({error.strerror})")], str(path)) from None
+        raw_bytes = read_regular_file(file_path, MAX_SCENARIO_BYTES, "file")
+    except InputFileError as error:
+        raise ScenarioError([Problem("", str(error))], str(path)) from None
     return parse_scenario_text(raw_bytes, source=str(path), base_directory=file_path.parent)
 
 
-def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Path | None = None) -> Scenario:
+def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Path | None = None,
+                        attachments: Mapping[str, bytes] | None = None) -> Scenario:
     """Validate a scenario given as YAML or JSON text (JSON is a subset of YAML).
 
-    A relative ``trace_file`` is found relative to ``base_directory`` (the scenario file's folder) if given.
+    With ``base_directory`` (the scenario file's folder), a ``trace_file`` is a path inside that folder. Without
+    one (an upload), the scenario may name no file at all: a ``trace_file`` must be one of ``attachments`` (files
+    uploaded beside it, by name), whose text is then inlined as ``trace_csv``; any other name is refused with one
+    message that tells nothing about the server's files.
     """
     if len(text) > MAX_SCENARIO_BYTES:
         size_problem = Problem("", f"file is too large ({len(text):,} bytes; at most {MAX_SCENARIO_BYTES:,})")
@@ -95,9 +113,29 @@ def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Pat
         raise ScenarioError([Problem("", str(problem))], source) from None
     workload: Any = data.get("workload") if isinstance(data, dict) else None
     trace = workload.get("trace_file") if isinstance(workload, dict) else None
-    if base_directory is not None and isinstance(trace, str) and not Path(trace).is_absolute():
-        workload["trace_file"] = str((base_directory / trace).resolve())
+    if trace is not None:
+        try:
+            _place_trace(workload, trace, base_directory, attachments or {})
+        except (InputFileError, TraceError) as error:
+            raise ScenarioError([Problem("workload.trace_file", str(error))], source) from None
     return parse_scenario(data, source=source)
+
+
+def _place_trace(workload: dict[str, Any], trace: Any, base_directory: Path | None,
+                 attachments: Mapping[str, bytes]) -> None:
+    """Resolve a scenario text's ``trace_file`` inside its folder, or inline an attached trace (see above)."""
+    if not isinstance(trace, str):
+        return  # the schema reports the wrong type
+    if base_directory is not None:
+        workload["trace_file"] = str(resolve_inside(base_directory, trace, "trace_file"))
+    elif trace in attachments:
+        try:
+            workload["trace_csv"] = attachments[trace].decode("utf-8")
+        except UnicodeDecodeError:
+            raise TraceError("the attached trace is not UTF-8 text") from None
+        del workload["trace_file"]
+    else:
+        raise InputFileError(UPLOAD_NAMES_NO_FILES)
 
 
 def parse_scenario(data: Any, source: str = "") -> Scenario:
@@ -148,9 +186,12 @@ def scenario_from_json(text: str) -> Scenario:
 
 
 def wiring_problems(scenario: Scenario) -> list[Problem]:
-    """Dangling names, wrong targets, cycles and class weights that do not sum to 1."""
+    """Dangling names, wrong targets, cycles, class weights that do not sum to 1, and static limits."""
+    calls = total_calls(scenario)
+    if calls > MAX_TOTAL_CALLS:  # checked first: every later check walks the calls
+        return [Problem("components", f"{calls:,} calls between components; at most {MAX_TOTAL_CALLS:,}")]
     data = scenario.model_dump()
-    problems = _reference_problems(data) + _total_problems(data)
+    problems = _name_problems(scenario) + _reference_problems(data) + _total_problems(data)
     for index, text in enumerate(scenario.slos):
         try:
             parse_slo(text)
@@ -159,17 +200,28 @@ def wiring_problems(scenario: Scenario) -> list[Problem]:
     problems.extend(_trace_problems(scenario))
     if not problems:
         problems.extend(_cycle_problems(scenario))
+    if not problems:
+        problems.extend(Problem(path, message) for path, message in static_limit_problems(scenario))
     return problems
+
+
+def _name_problems(scenario: Scenario) -> list[Problem]:
+    """Names are printed in tables, diagrams and terminals: no control characters in them."""
+    named = [(f"components.{name}", name) for name in scenario.components]
+    named += [(f"workload.classes.{index}.name", item.name) for index, item in enumerate(scenario.workload.classes)]
+    named.append(("name", scenario.name))
+    return [Problem(printable(path), "names cannot hold control characters (such as newlines or escapes)")
+            for path, name in named if not name.isprintable()]
 
 
 def _trace_problems(scenario: Scenario) -> list[Problem]:
     workload = scenario.workload
-    if workload.trace_file is None:
+    if workload.type != "trace":
         return []
     try:
-        read_trace(workload.trace_file, [request_class.name for request_class in workload.classes])
+        workload_trace(workload)
     except TraceError as error:
-        return [Problem("workload.trace_file", str(error))]
+        return [Problem("workload.trace_csv" if workload.trace_csv is not None else "workload.trace_file", str(error))]
     return []
 
 
@@ -226,13 +278,17 @@ def _reference_problems(data: Mapping[str, Any]) -> list[Problem]:
     """Names that point at no component, and load balancers that front something other than a service."""
     components = _mapping(data.get("components"))
     names = [str(name) for name in components]
+    listing = ", ".join(names[:KNOWN_NAMES_SHOWN]) + (f", ... ({len(names)} in all)"
+                                                     if len(names) > KNOWN_NAMES_SHOWN else "")
+    hints: dict[str, str] = {}
     problems: list[Problem] = []
     for path, target in _references(data):
         if not isinstance(target, str):
             continue  # a wrong type is a field problem, reported by the field checks
         if target not in components:
-            problems.append(Problem(path, f"no component named {target!r}{did_you_mean(target, names)}; "
-                                          f"components: {', '.join(names)}"))
+            if target not in hints:  # difflib over every name is slow: suggest for the first few unknown names
+                hints[target] = did_you_mean(target, names) if len(hints) < KNOWN_NAMES_SHOWN else ""
+            problems.append(Problem(path, f"no component named {target!r}{hints[target]}; components: {listing}"))
         elif path.endswith(".target"):
             target_kind = _mapping(components[target]).get("kind")
             if target_kind in COMPONENT_KINDS and target_kind != "service":

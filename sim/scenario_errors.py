@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from sim.outputs import printable
 from sim.specs import COMPONENT_KINDS, DISTRIBUTION_NAMES, ComponentSpec
 
 PROFILE_KINDS = ("stages", "step", "spike", "diurnal")
@@ -27,7 +28,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return printable(text)  # paths hold the user's keys, which may hold terminal escapes
 
 
 class ScenarioError(ValueError):
@@ -204,7 +206,8 @@ def _model_for(annotation: Any, node: Any) -> Any:
     candidates = [model for model in _models_in(annotation)]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    tag = {node.get("kind"), node.get("distribution")} if isinstance(node, Mapping) else set()
+    tags = (node.get("kind"), node.get("distribution")) if isinstance(node, Mapping) else ()
+    tag = {value for value in tags if isinstance(value, str)}  # a list written as a tag is not a tag
     for model in candidates:
         literal = model.model_fields.get("kind") or model.model_fields.get("distribution")
         if literal is not None and set(get_args(literal.annotation)) & tag:
@@ -227,7 +230,10 @@ def did_you_mean(word: str, options: list[str]) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print (Python refuses more than 4,300 digits)
+        return "a number too long to print"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

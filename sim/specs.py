@@ -12,14 +12,28 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+# Physical ranges: every number a scenario holds is finite (``allow_inf_nan=False`` below) and inside these, so
+# no draw, product or integral downstream can overflow, and no run can be asked for absurd work.
+DAY_S = 86_400.0
+DAY_MS = DAY_S * 1000.0
+NANOSECOND_MS = 1e-6
+MAX_RATE_RPS = 1_000_000.0  # a million requests per second: far beyond any classroom scenario
+MAX_CV = 100.0
+MAX_PRICE = 1_000_000.0
+
+TimeMs = Annotated[float, Field(ge=NANOSECOND_MS, le=DAY_MS)]  # a service or think time: 1 ns to a day
+LatencyMs = Annotated[float, Field(ge=0, le=DAY_MS)]  # a fixed delay that may be zero
+Seconds = Annotated[float, Field(ge=0, le=DAY_S)]
+PositiveSeconds = Annotated[float, Field(gt=0, le=DAY_S)]
+RateRps = Annotated[float, Field(ge=0, le=MAX_RATE_RPS)]
+PositiveRateRps = Annotated[float, Field(gt=0, le=MAX_RATE_RPS)]
+Price = Annotated[float, Field(ge=0, le=MAX_PRICE)]
 
 
 class StrictModel(BaseModel):
-    """Base for every scenario model: unknown keys are errors, assignments are validated."""
+    """Base for every scenario model: unknown keys are errors, assignments are validated, numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # --- distributions -------------------------------------------------------------------------------
@@ -29,22 +43,22 @@ class ExponentialSpec(StrictModel):
     """Memoryless times with the given mean (squared coefficient of variation 1)."""
 
     distribution: Literal["exponential"] = "exponential"
-    mean_ms: PositiveFloat
+    mean_ms: TimeMs
 
 
 class DeterministicSpec(StrictModel):
     """Every sample equals ``mean_ms`` (squared coefficient of variation 0)."""
 
     distribution: Literal["deterministic"]
-    mean_ms: PositiveFloat
+    mean_ms: TimeMs
 
 
 class UniformSpec(StrictModel):
     """Times spread evenly between ``low_ms`` and ``high_ms``."""
 
     distribution: Literal["uniform"]
-    low_ms: NonNegativeFloat
-    high_ms: PositiveFloat
+    low_ms: LatencyMs
+    high_ms: TimeMs
 
     @model_validator(mode="after")
     def _low_below_high(self) -> UniformSpec:
@@ -57,20 +71,20 @@ class LognormalSpec(StrictModel):
     """Right-skewed times given by their mean and coefficient of variation (std / mean)."""
 
     distribution: Literal["lognormal"]
-    mean_ms: PositiveFloat
-    cv: PositiveFloat
+    mean_ms: TimeMs
+    cv: Annotated[float, Field(gt=0, le=MAX_CV)]
 
 
 class EmpiricalSpec(StrictModel):
     """Times resampled uniformly from measured samples."""
 
     distribution: Literal["empirical"]
-    samples_ms: Annotated[list[NonNegativeFloat], Field(min_length=1)]
+    samples_ms: Annotated[list[LatencyMs], Field(min_length=1, max_length=100_000)]
 
     @model_validator(mode="after")
     def _positive_mean(self) -> EmpiricalSpec:
-        if sum(self.samples_ms) <= 0:
-            raise ValueError("samples_ms must contain at least one positive value")
+        if sum(self.samples_ms) / len(self.samples_ms) < NANOSECOND_MS:
+            raise ValueError("samples_ms must have a mean of at least a nanosecond (1e-6 ms)")
         return self
 
 
@@ -89,24 +103,24 @@ class KeySpaceSpec(StrictModel):
 
     count: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
     distribution: Literal["uniform", "zipf"] = "uniform"
-    zipf_exponent: NonNegativeFloat = 1.0
+    zipf_exponent: Annotated[float, Field(ge=0, le=10)] = 1.0
 
 
 class RequestClassSpec(StrictModel):
     """One kind of request in the mix, with its share of the traffic."""
 
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
     weight: Annotated[float, Field(gt=0, le=1)]
     operation: Literal["read", "write"] = "read"
-    entry: str | None = None
+    entry: Annotated[str, Field(max_length=100)] | None = None
 
 
 class StageSpec(StrictModel):
     """Hold ``rate_rps`` for ``duration_s``, reaching it by a linear ramp over the first ``ramp_s``."""
 
-    duration_s: PositiveFloat
-    rate_rps: NonNegativeFloat
-    ramp_s: NonNegativeFloat = 0.0
+    duration_s: PositiveSeconds
+    rate_rps: RateRps
+    ramp_s: Seconds = 0.0
 
     @model_validator(mode="after")
     def _ramp_fits(self) -> StageSpec:
@@ -126,26 +140,26 @@ class StepProfile(StrictModel):
     """The rate jumps from the workload's ``rate_rps`` to ``rate_rps`` at ``at_s``."""
 
     kind: Literal["step"]
-    at_s: NonNegativeFloat
-    rate_rps: NonNegativeFloat
+    at_s: Seconds
+    rate_rps: RateRps
 
 
 class SpikeProfile(StrictModel):
     """The rate jumps to ``rate_rps`` at ``at_s`` for ``duration_s``, then returns."""
 
     kind: Literal["spike"]
-    at_s: NonNegativeFloat
-    duration_s: PositiveFloat
-    rate_rps: NonNegativeFloat
+    at_s: Seconds
+    duration_s: PositiveSeconds
+    rate_rps: RateRps
 
 
 class DiurnalProfile(StrictModel):
     """A daily-cycle sine: rate_rps * (1 + amplitude * sin(2 pi (t - phase_s) / period_s))."""
 
     kind: Literal["diurnal"]
-    period_s: PositiveFloat
+    period_s: Annotated[float, Field(ge=0.001, le=DAY_S * 366)]
     amplitude: Annotated[float, Field(ge=0, le=1)]
-    phase_s: float = 0.0
+    phase_s: Annotated[float, Field(ge=-DAY_S * 366, le=DAY_S * 366)] = 0.0
 
 
 ProfileSpec = Annotated[
@@ -160,18 +174,20 @@ class WorkloadSpec(StrictModel):
     ``open``: Poisson arrivals at ``rate_rps``, optionally shaped over time by a ``profile`` (exact
     non-homogeneous Poisson, by thinning). ``closed``: ``users`` each send a request, wait for the answer,
     think for ``think_time``, and repeat; they join evenly over ``ramp_up_s``. ``trace``: replay arrival
-    times (and optional class and key columns) from ``trace_file``, a CSV file.
+    times (and optional class and key columns) from CSV: ``trace_file`` (a file beside the scenario file) or
+    ``trace_csv`` (the CSV text itself, inside the scenario).
     Every type splits requests over ``classes`` and draws keys from ``keys``.
     """
 
     type: Literal["open", "closed", "trace"] = "open"
-    rate_rps: PositiveFloat | None = None
+    rate_rps: PositiveRateRps | None = None
     profile: ProfileSpec | None = None
     users: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     think_time: DistributionSpec | None = None
-    ramp_up_s: NonNegativeFloat = 0.0
-    trace_file: str | None = None
-    entry: str
+    ramp_up_s: Seconds = 0.0
+    trace_file: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    trace_csv: Annotated[str, Field(min_length=1)] | None = None
+    entry: Annotated[str, Field(max_length=100)]
     keys: KeySpaceSpec = Field(default_factory=KeySpaceSpec)
     classes: Annotated[list[RequestClassSpec], Field(min_length=1, max_length=100)] = Field(
         default_factory=lambda: [RequestClassSpec(name="request", weight=1.0)]
@@ -179,12 +195,16 @@ class WorkloadSpec(StrictModel):
 
     @model_validator(mode="after")
     def _fields_fit_the_type(self) -> WorkloadSpec:
-        needed = {"open": ["rate_rps"], "closed": ["users", "think_time"], "trace": ["trace_file"]}[self.type]
+        needed = {"open": ["rate_rps"], "closed": ["users", "think_time"], "trace": []}[self.type]
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
             article = "an" if self.type == "open" else "a"
             raise ValueError(f"{article} {self.type} workload needs {' and '.join(missing)}")
-        foreign = {"open": ["users", "think_time", "trace_file"], "closed": ["rate_rps", "profile", "trace_file"],
+        if self.type == "trace" and (self.trace_file is None) == (self.trace_csv is None):
+            raise ValueError("a trace workload needs exactly one of trace_file (a CSV file beside the scenario) "
+                             "and trace_csv (the CSV text inline)")
+        foreign = {"open": ["users", "think_time", "trace_file", "trace_csv"],
+                   "closed": ["rate_rps", "profile", "trace_file", "trace_csv"],
                    "trace": ["rate_rps", "profile", "users", "think_time"]}[self.type]
         present = [name for name in foreign if getattr(self, name) is not None]
         if present:
@@ -206,9 +226,9 @@ class ServiceSpec(StrictModel):
     workers: Annotated[int, Field(ge=1, le=4096)] = 1
     queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
     service_time: DistributionSpec
-    timeout_ms: PositiveFloat | None = None
-    calls: list[str] = Field(default_factory=list)
-    price_per_instance_hour: NonNegativeFloat = 0.0
+    timeout_ms: TimeMs | None = None
+    calls: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=1000)] = Field(default_factory=list)
+    price_per_instance_hour: Price = 0.0
 
 
 LoadBalancerPolicy = Literal["round_robin", "random", "least_connections", "power_of_two", "consistent_hash"]
@@ -219,11 +239,11 @@ class LoadBalancerSpec(StrictModel):
     """Spreads requests over the instances of the ``target`` service by ``policy``."""
 
     kind: Literal["load_balancer"]
-    target: str
+    target: Annotated[str, Field(max_length=100)]
     policy: LoadBalancerPolicy = "round_robin"
-    latency_ms: NonNegativeFloat = 0.0
+    latency_ms: LatencyMs = 0.0
     virtual_nodes: Annotated[int, Field(ge=1, le=1000)] = 64
-    price_per_hour: NonNegativeFloat = 0.0
+    price_per_hour: Price = 0.0
 
 
 class CacheSpec(StrictModel):
@@ -235,13 +255,13 @@ class CacheSpec(StrictModel):
     """
 
     kind: Literal["cache"]
-    store: str
+    store: Annotated[str, Field(max_length=100)]
     capacity_keys: Annotated[int, Field(ge=1, le=10_000_000)]
-    ttl_s: PositiveFloat | None = None
-    hit_latency_ms: NonNegativeFloat = 1.0
-    miss_latency_ms: NonNegativeFloat = 1.0
-    value_size_bytes: Annotated[int, Field(ge=1)] = 1024
-    price_per_gb_hour: NonNegativeFloat = 0.0
+    ttl_s: Annotated[float, Field(gt=0, le=DAY_S * 366)] | None = None
+    hit_latency_ms: LatencyMs = 1.0
+    miss_latency_ms: LatencyMs = 1.0
+    value_size_bytes: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1024
+    price_per_gb_hour: Price = 0.0
 
 
 class DatabaseSpec(StrictModel):
@@ -258,8 +278,8 @@ class DatabaseSpec(StrictModel):
     queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
     read_time: DistributionSpec
     write_time: DistributionSpec
-    price_per_node_hour: NonNegativeFloat = 0.0
-    price_per_connection_hour: NonNegativeFloat = 0.0
+    price_per_node_hour: Price = 0.0
+    price_per_connection_hour: Price = 0.0
 
 
 ComponentSpec = Annotated[

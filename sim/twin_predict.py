@@ -12,7 +12,7 @@ from sim.dists import from_spec
 from sim.profiles import mean_rate_rps
 from sim.scenario import Scenario, topological_order
 from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec
-from sim.trace import read_trace
+from sim.trace import workload_trace
 from sim.twin import (
     MAX_KEYS_FOR_HASH_SPLIT,
     ComponentTheory,
@@ -223,8 +223,7 @@ def arrival_rate_rps(scenario: Scenario) -> float:
     if workload.type == "open":
         return mean_rate_rps(workload, scenario.warmup_s, scenario.duration_s)
     if workload.type == "trace":
-        assert workload.trace_file is not None
-        times = read_trace(workload.trace_file, [item.name for item in workload.classes]).times_s
+        times = workload_trace(workload).times_s
         inside = (times >= scenario.warmup_s) & (times < scenario.duration_s)
         return float(inside.sum()) / (scenario.duration_s - scenario.warmup_s)
     assert workload.users is not None and workload.think_time is not None

@@ -17,9 +17,10 @@ from sim.dists import from_spec
 from sim.profiles import rate_function
 from sim.rng import RandomStreams
 from sim.specs import KeySpaceSpec, WorkloadSpec
-from sim.trace import read_trace
+from sim.trace import workload_trace
 
 BATCH_SIZE = 4096
+THINNING_CHUNK = 256  # rejected candidates in a row before the search yields to the event loop
 
 
 def key_probabilities(keys: KeySpaceSpec) -> np.ndarray:
@@ -137,20 +138,37 @@ class OpenWorkload(Workload):
         thinning = streams.stream("workload/thinning")
         self.next_uniform = batched(lambda size: thinning.random(size))
 
-    def _delay_to_next_s(self) -> float:
-        """Time to the next accepted arrival: candidates at the peak rate, each kept with rate(t) / peak."""
-        if not self.shaped:
-            return self.next_gap_s()
-        clock = self.env._now
-        while clock < self.stop_s:
+    def _thin(self, clock: float) -> None:
+        """Schedule the next accepted arrival after ``clock``: candidates at the peak rate, each kept with
+        probability rate(t) / peak.
+
+        Every candidate counts as an event of the run's budget, and after ``THINNING_CHUNK`` rejections in a
+        row the search pauses as an event of its own, so a peak far above the current rate cannot hold the
+        event loop (and its budget checks) inside one callback. The draws are the same either way.
+        """
+        now = self.env._now
+        for candidates in range(1, THINNING_CHUNK + 1):
             clock += self.next_gap_s()
+            if clock >= self.stop_s:
+                self.env.extra_events += candidates  # type: ignore[attr-defined]
+                return
             if self.next_uniform() * self.max_rate_rps < self.rate(clock):
-                break
-        return clock - self.env._now
+                self.env.extra_events += candidates  # type: ignore[attr-defined]
+                call_later(self.env, clock - now, self._arrive, None)
+                return
+        self.env.extra_events += THINNING_CHUNK  # type: ignore[attr-defined]
+        call_later(self.env, clock - now, self._resume_thinning, None)
+
+    def _resume_thinning(self, _unused: object) -> None:
+        self._thin(self.env._now)
 
     def start(self) -> None:
-        if self.max_rate_rps > 0:
-            call_later(self.env, self._delay_to_next_s(), self._arrive, None)
+        if self.max_rate_rps <= 0:
+            return
+        if self.shaped:
+            self._thin(self.env._now)
+        else:
+            call_later(self.env, self.next_gap_s(), self._arrive, None)
 
     def _arrive(self, _unused: object) -> None:
         # The hottest path of every open run: what ``admit`` and ``send`` do, inlined.
@@ -164,7 +182,10 @@ class OpenWorkload(Workload):
         request = Request(now, class_index, self.is_write[class_index], self.next_key())
         self.recorder.in_flight += 1
         self.entries[class_index].accept(request, self.finish, request)
-        call_later(self.env, self._delay_to_next_s(), self._arrive, None)
+        if self.shaped:
+            self._thin(now)
+        else:
+            call_later(self.env, self.next_gap_s(), self._arrive, None)
 
 
 class ClosedWorkload(Workload):
@@ -197,8 +218,7 @@ class TraceWorkload(Workload):
     def __init__(self, env: simpy.Environment, spec: WorkloadSpec, streams: RandomStreams,
                  components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
         super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
-        assert spec.trace_file is not None
-        self.trace = read_trace(spec.trace_file, [request_class.name for request_class in spec.classes])
+        self.trace = workload_trace(spec)
         self.position = 0
 
     def start(self) -> None:
