@@ -1,8 +1,9 @@
 """Capacity: sweep a knob to see the hockey stick, then find the cheapest setup that meets an SLO.
 
-Both experiments run in this process (``workers=1``: no process pool inside Streamlit), behind ``st.cache_data``
-on plain arguments. The progress bar lives inside the cached functions, so a cache hit replays it (finished and
-cleared) instead of pointing at an element of an earlier run.
+Both experiments run their replications one at a time in the app's worker pool, each within the app's budget
+(``app_pages.shared.session_executor``), behind ``st.cache_data`` on plain arguments. The progress bar lives
+inside the cached functions, so a cache hit replays it (finished and cleared) instead of pointing at an element
+of an earlier run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import streamlit as st
 
 import sim
 from app_pages.monitoring import measured_controls
-from app_pages.shared import current_selection, milliseconds
+from app_pages.shared import APP_LIMITS, current_selection, milliseconds, session_executor
 from sim import viz
 from sim.experiments.planning import metric_column
 from sim.experiments.studies import SIZE_FIELDS
@@ -122,10 +123,11 @@ def reporter(bar: Any, what: str) -> Reporter:
 @st.cache_data(max_entries=32, show_spinner=False)
 def sweep_data(scenario_json: str, path: str, values: tuple[Any, ...], replications: int, duration_s: float,
                seed: int) -> dict[str, Any]:
-    """Sweep one field in this process and keep the figure data (plain data, so it caches)."""
+    """Sweep one field in the worker pool and keep the figure data (plain data, so it caches)."""
     bar = st.progress(0.0, text=f"Sweeping {len(values)} points…")
     started = time.perf_counter()
-    result = sim.sweep(scenario_from_json(scenario_json), {path: list(values)}, workers=1, duration_s=duration_s,
+    result = sim.sweep(scenario_from_json(scenario_json), {path: list(values)}, executor=session_executor(),
+                       limits=APP_LIMITS, duration_s=duration_s,
                        seeds=[seed + index for index in range(replications)], progress=reporter(bar, "Sweep"))
     bar.empty()
     return {"curve": result.latency_vs_load(path), "rows": result.rows,
@@ -137,10 +139,11 @@ def sweep_data(scenario_json: str, path: str, values: tuple[Any, ...], replicati
 @st.cache_data(max_entries=32, show_spinner=False)
 def plan_data(scenario_json: str, objectives: tuple[str, ...], path: str, values: tuple[Any, ...],
               rate_rps: float | None, replications: int, duration_s: float, seed: int) -> dict[str, Any]:
-    """The capacity search in this process: the cheapest candidate meeting every objective, and the frontier."""
+    """The capacity search in the worker pool: the cheapest candidate meeting every objective, and the frontier."""
     bar = st.progress(0.0, text="Planning…")
     result = sim.plan(scenario_from_json(scenario_json), list(objectives), {path: list(values)}, rate_rps=rate_rps,
-                      workers=1, duration_s=duration_s, seeds=[seed + index for index in range(replications)],
+                      executor=session_executor(), limits=APP_LIMITS, duration_s=duration_s,
+                      seeds=[seed + index for index in range(replications)],
                       progress=reporter(bar, "Plan (at most)"))
     bar.empty()
     return result.to_dict()

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import sim
-from app_pages.shared import current_selection, knob_widget, milliseconds, percent, rate, simulate
+from app_pages.shared import current_selection, knob_widget, milliseconds, percent, rate, simulate, stopped_note
 from sim import viz
 from sim.scenario.cost import capacity, hourly_cost
 from sim.scenario.overrides import with_overrides
@@ -102,6 +102,7 @@ def main() -> None:
         metrics[0].metric("p99", milliseconds(summary["latency_ms"]["p99"]))
         metrics[1].metric("Throughput (req/s)", rate(summary["throughput_rps"]))
         metrics[2].metric("Servers", f"{capacities[name]['servers']:,}")
+        stopped_note(summary, column)
         if summary["stable"] is False:
             column.error(f"Unstable: {', '.join(summary['overflowed'])} overflowed.")
         elif summary["stable"] is None:

@@ -18,6 +18,7 @@ from app_pages.shared import (
     rate,
     request_records_csv,
     simulate,
+    stopped_note,
 )
 from sim import viz
 from sim.experiments.validation import theory_comparison
@@ -74,8 +75,10 @@ def throughput_text(summary: dict[str, Any]) -> str:
 def headline(summary: dict[str, Any]) -> None:
     """Throughput, latency percentiles, error and drop rates, the verdict and the bottleneck."""
     verdict(summary)
+    stopped_note(summary)
     for warning in summary.get("warnings", []):
-        st.warning(warning)
+        if warning != summary.get("stopped", {}).get("message"):
+            st.warning(warning)
     counts, latency = summary["requests"], summary["latency_ms"]
     columns = st.columns(6)
     columns[0].metric("Throughput (req/s)", throughput_text(summary),

@@ -2,20 +2,29 @@
 
 State lives in ``st.session_state`` only (one per browser session); the caches hold plain data keyed by plain
 arguments, so two sessions never see each other's settings, only each other's identical results.
+
+Simulations run in a small pool of worker processes (``sim.pool``), never on the server's own threads, each
+within the app's budget (``APP_LIMITS``): a heavy upload cannot starve other sessions, and a session's run is
+cancelled when it reruns or ends (the script polls for its result, so Streamlit can interrupt the wait).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import math
+import os
+import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import sim
-from sim.results.timeseries import timeseries_frame
+from sim.experiments.executors import Executor
+from sim.experiments.pool import PoolExecutor, SimulationPool, Ticket, run_digest, run_records_csv
 from sim.scenario.gallery import DEFAULT_SCENARIO, first_sentence, gallery_paths, load_gallery_scenario
 from sim.scenario.scenario import scenario_from_json
 from sim.teaching.knobs import Knob
@@ -23,6 +32,10 @@ from sim.teaching.sizing import default_duration_s, with_duration
 
 SELECTION_KEY = "selection"
 MAX_UPLOAD_MB = 5  # larger than the 1 MB scenario limit, so oversized files get the same message as the CLI
+MAX_TRACE_UPLOAD_MB = 20
+# The app's budget per simulation, below any scenario's own: a classroom server stays responsive.
+APP_LIMITS = {"max_wall_time_s": 3.0, "max_events": 2_000_000, "max_records": 1_000_000, "max_in_flight": 200_000}
+POLL_S = 0.25
 MIN_DURATION_S = 2.0
 CURRENT = object()  # "the knob's own value" (None is a real value: no TTL)
 
@@ -52,31 +65,89 @@ class Selection:
         return "|".join((self.scenario_id, *parts))
 
 
+@st.cache_resource
+def worker_pool() -> SimulationPool:
+    """The server's simulation workers, shared by every session (one per core, at most four)."""
+    return SimulationPool(workers=max(1, min(4, os.cpu_count() or 1)))
+
+
+def session_owner() -> str:
+    """This browser session's id: the pool runs at most one simulation per owner."""
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else "no-session"
+
+
+def wait_for(ticket: Ticket) -> Any:
+    """The ticket's result, polling so that a rerun or a closed tab interrupts the wait and cancels the run."""
+    status = st.empty()
+    started = time.monotonic()
+    try:
+        while True:
+            try:
+                return ticket.future.result(timeout=POLL_S)
+            except concurrent.futures.TimeoutError:
+                status.caption(f"Simulating… {time.monotonic() - started:.0f} s (the app stops a run after "
+                               f"{APP_LIMITS['max_wall_time_s']:g} s of computing)")
+    except (BrokenProcessPool, concurrent.futures.CancelledError):
+        st.error("The simulation worker stopped before answering; press **Rerun** to try again.")
+        st.stop()
+    except sim.ScenarioError as error:  # e.g. settings the scenario's own limits refuse
+        st.error("This run cannot start:\n\n```text\n" + "\n".join(str(problem) for problem in error.problems)
+                 + "\n```")
+        st.stop()
+    finally:
+        worker_pool().cancel(ticket)
+        status.empty()
+
+
+def session_executor() -> Executor:
+    """An experiment executor running this session's replications one at a time in the worker pool."""
+    return PoolExecutor(worker_pool(), session_owner(), wait_for)
+
+
 @st.cache_data(max_entries=128, show_spinner="Simulating…")
 def simulate(scenario_json: str, seed: int) -> dict[str, Any]:
-    """Run one replication and keep plain data: summary, time series, latencies and the time-series CSV."""
-    result = sim.run(scenario_from_json(scenario_json), seed=seed)
-    return {
-        "summary": result.summary,
-        "timeseries": result.timeseries(),
-        "latencies_ms": np.array(result.ok_latencies_ms(), dtype=np.float32),
-        "timeseries_csv": timeseries_frame(result).to_csv(index=False),
-    }
+    """Run one replication in a worker, within the app's budget, and keep plain data: summary, time series,
+    latencies and the time-series CSV."""
+    ticket = worker_pool().submit(session_owner(), run_digest, scenario_json, seed, APP_LIMITS)
+    data: dict[str, Any] = wait_for(ticket)
+    return data
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def request_records_csv(scenario_json: str, seed: int) -> str:
-    """Per-request records as CSV, made only when asked for (the same seed gives the same records)."""
-    return sim.run(scenario_from_json(scenario_json), seed=seed).to_pandas().to_csv(index=False)
+    """Per-request records as CSV, made only when asked for (the same seed gives the same records).
+
+    Streamlit calls this when the button is clicked, outside the session's script, so the task has an owner
+    of its own (it cancels nothing) and is bounded by the app's budget alone.
+    """
+    ticket = worker_pool().submit(object(), run_records_csv, scenario_json, seed, APP_LIMITS)
+    return str(ticket.future.result(timeout=10 * APP_LIMITS["max_wall_time_s"]))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def parse_upload(data: bytes, file_name: str) -> tuple[str | None, list[str]]:
-    """An uploaded file as scenario JSON, or None and the problems, one line each, as the CLI prints them."""
+def parse_upload(data: bytes, file_name: str, trace_name: str = "", trace_data: bytes = b"") -> tuple[
+        str | None, list[str]]:
+    """An uploaded file as scenario JSON, or None and the problems, one line each, as the CLI prints them.
+
+    The scenario may name no file on the server: a ``trace_file`` must be the name of the trace uploaded beside
+    it, which is then inlined (anything else is refused, with one message whatever the name).
+    """
+    attachments = {trace_name: trace_data} if trace_name else {}
     try:
-        return sim.parse_scenario_text(data, source=file_name).model_dump_json(), []
+        return sim.parse_scenario_text(data, source=file_name, attachments=attachments).model_dump_json(), []
     except sim.ScenarioError as error:
         return None, [str(problem) for problem in error.problems]
+
+
+def stopped_note(summary: dict[str, Any], container: Any = st) -> None:
+    """A visible note when a run was stopped early by a limit (the app's budget or the file's own)."""
+    stopped = summary.get("stopped")
+    if stopped:
+        container.warning(f"**Stopped early ({stopped['limit']}).** {stopped['message']}. This app runs each "
+                          f"simulation within {APP_LIMITS['max_wall_time_s']:g} s of computing and "
+                          f"{APP_LIMITS['max_events']:,} events; for the whole run use `python -m sim run`.",
+                          icon=":material/timer_off:")
 
 
 def show_problems(file_name: str, problems: list[str], fallback: str) -> None:
@@ -102,8 +173,12 @@ def _chosen_scenario() -> tuple[str, str, str]:
                                       help="Checked like `python -m sim validate`; clear it to return to the gallery.")
     if upload is None:
         return gallery
+    trace = st.sidebar.file_uploader("Trace CSV for a trace workload (optional)", type=["csv"], key="upload_trace",
+                                     max_upload_size=MAX_TRACE_UPLOAD_MB,
+                                     help="An uploaded scenario names no server files: write its file name as "
+                                          "`workload.trace_file` and upload it here.")
     data = upload.getvalue()
-    scenario_json, problems = parse_upload(data, upload.name)
+    scenario_json, problems = parse_upload(data, upload.name, *((trace.name, trace.getvalue()) if trace else ()))
     if scenario_json is None:
         show_problems(upload.name, problems, name)
         return gallery

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sim.experiments.studies import plan, replicate, sweep
     from sim.model.errors import Problem, ScenarioError
+    from sim.model.limits import LimitsSpec
     from sim.results import run
     from sim.results.result import Result
     from sim.scenario.scenario import (
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     )
 
 _PUBLIC = {
+    "LimitsSpec": "sim.model.limits",
     "Problem": "sim.model.errors",
     "Result": "sim.results.result",
     "Scenario": "sim.scenario.scenario",
@@ -42,6 +44,7 @@ _PUBLIC = {
     "sweep": "sim.experiments.studies",
 }
 __all__ = [
+    "LimitsSpec",
     "Problem",
     "Result",
     "Scenario",

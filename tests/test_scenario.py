@@ -44,7 +44,7 @@ BROKEN_SCENARIOS = [
     (broken({"components.api.kind": DELETE}), "components.api", "missing required field 'kind'"),
     (broken({"components.api.workers": 0}), "components.api.workers", "greater than or equal to 1"),
     (broken({"components.api.service_time": {"distribution": "exponential", "mean_ms": 0}}),
-     "components.api.service_time.mean_ms", "greater than 0"),
+     "components.api.service_time.mean_ms", "greater than or equal to 0.000001"),
     (broken({"components.api.service_time": {"distribution": "gaussian", "mean_ms": 1}}),
      "components.api.service_time.distribution", "allowed"),
     (broken({"components.api.service_time": {"distribution": "exponential", "mean": 1}}),

@@ -29,10 +29,10 @@ DurationOption = Annotated[float | None, typer.Option(help="Override the simulat
 
 def _write_or_exit(path: Path, text: str, option: str, what: str) -> None:
     """Write ``text`` to ``path`` atomically, or exit 2 naming the option and why it could not be written."""
-    from sim.interop.files import write_text_atomic
+    from sim.model.outputs import write_atomically
 
     try:
-        write_text_atomic(path, text)
+        write_atomically(path, text)
     except OSError as error:
         fail(f"{option} {path}: cannot write the {what} ({error.strerror or error})")
 
@@ -96,7 +96,7 @@ def calibrate_command(
     from sim.interop.calibrate import calibrate
     from sim.interop.loadtest_readers import read_load_test
     from sim.interop.loadtest_results import LoadTestError
-    from sim.model.errors import ScenarioError
+    from sim.scenario.scenario import ScenarioError
 
     scenario = load_or_exit(template)
     try:

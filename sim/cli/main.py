@@ -1,7 +1,4 @@
-"""The scenario commands: ``python -m sim run|validate|schema|list|example``.
-
-Scenario problems exit with code 2 and one line per problem, never a traceback.
-"""
+"""The scenario commands: ``python -m sim run|validate|schema|list|example``."""
 
 from __future__ import annotations
 
@@ -12,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sim.cli.common import FileArgument, app, load_or_exit
+from sim.cli.common import DurationOption, FileArgument, SeedOption, app, load_or_exit, user_errors
 from sim.cli.interop import write_metrics_or_exit
 from sim.cli.render import render_summary
 from sim.results import run as run_scenario
@@ -23,15 +20,16 @@ from sim.scenario.scenario import ScenarioError, load_scenario, parse_scenario, 
 @app.command()
 def run(
     file: FileArgument,
-    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
-    duration: Annotated[float | None, typer.Option(help="Override the simulated seconds.", min=0.001)] = None,
+    seed: SeedOption = None,
+    duration: DurationOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON document.")] = False,
     metrics_out: Annotated[Path | None, typer.Option(
         help="Also write the run's time series as OpenMetrics text (for promtool tsdb create-blocks-from).")] = None,
 ) -> None:
-    """Simulate a scenario once and print its summary."""
+    """Simulate a scenario once and print its summary (a run stopped by its limits says so)."""
     scenario = load_or_exit(file)
-    result = run_scenario(scenario, seed=seed, duration_s=duration)
+    with user_errors(str(file)):
+        result = run_scenario(scenario, seed=seed, duration_s=duration)
     if metrics_out is not None:
         write_metrics_or_exit(result, metrics_out)
     if as_json:

@@ -1,4 +1,8 @@
-"""A run's summary as readable text (rich renderables), for the terminal."""
+"""A run's summary as readable text (rich renderables), for the terminal.
+
+Names come from the scenario file, so every piece of text is a plain ``Text`` with control characters escaped:
+no rich markup is parsed and no escape sequence reaches the terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+from sim.model.outputs import printable
 
 
 def _ms(value: float | None) -> str:
@@ -56,7 +62,7 @@ def headline(summary: dict[str, Any]) -> Text:
     if summary.get("cost_per_hour"):
         lines.append(f"cost {summary['cost_per_hour']:.2f} per hour")
     lines.extend(f"warning: {warning}" for warning in summary.get("warnings", []))
-    return Text("\n".join(lines))
+    return Text("\n".join(printable(line) for line in lines))
 
 
 def component_table(summary: dict[str, Any]) -> Table:
@@ -69,7 +75,8 @@ def component_table(summary: dict[str, Any]) -> Table:
     for name, stats in summary["components"].items():
         predicted = theory.get(name, {})
         kind = stats["kind"] + (f" (hit {_percent(stats['hit_ratio'])})" if stats.get("hit_ratio") is not None else "")
-        table.add_row(name, kind, _percent(stats["utilisation"]), _percent(predicted.get("utilisation")),
+        table.add_row(Text(printable(name)), Text(printable(kind)), _percent(stats["utilisation"]),
+                      _percent(predicted.get("utilisation")),
                       f"{stats['mean_queue_length']:.2f}", _ms(stats["mean_wait_ms"]), _ms(stats["mean_response_ms"]),
                       _ms(predicted.get("mean_response_ms")), f"{stats['dropped']:,}")
     return table

@@ -14,7 +14,7 @@ import numpy as np
 from sim.model.distributions import batched, from_spec
 from sim.model.keys import key_sampler
 from sim.model.profiles import rate_function
-from sim.model.traces import read_trace
+from sim.model.traces import workload_trace
 from sim.model.workload import WorkloadSpec
 from sim.runtime.component import Component
 from sim.runtime.requests import Request
@@ -22,6 +22,7 @@ from sim.runtime.rng import RandomStreams
 from sim.runtime.scheduler import Scheduler
 
 BATCH_SIZE = 4096
+THINNING_CHUNK = 256  # rejected candidates in a row before the search yields to the event loop
 
 
 class Recorder(Protocol):
@@ -108,20 +109,37 @@ class OpenWorkload(Workload):
         thinning = streams.stream("workload/thinning")
         self.next_uniform = batched(lambda size: thinning.random(size), BATCH_SIZE)
 
-    def _delay_to_next_s(self) -> float:
-        """Time to the next accepted arrival: candidates at the peak rate, each kept with rate(t) / peak."""
-        if not self.shaped:
-            return self.next_gap_s()
-        clock = self.env.now
-        while clock < self.stop_s:
+    def _thin(self, clock: float) -> None:
+        """Schedule the next accepted arrival after ``clock``: candidates at the peak rate, each kept with
+        probability rate(t) / peak.
+
+        Every candidate counts as an event of the run's budget, and after ``THINNING_CHUNK`` rejections in a
+        row the search pauses as an event of its own, so a peak far above the current rate cannot hold the
+        event loop (and its budget checks) inside one callback. The draws are the same either way.
+        """
+        now = self.env.now
+        for candidates in range(1, THINNING_CHUNK + 1):
             clock += self.next_gap_s()
+            if clock >= self.stop_s:
+                self.env.extra_events += candidates
+                return
             if self.next_uniform() * self.max_rate_rps < self.rate(clock):
-                break
-        return clock - self.env.now
+                self.env.extra_events += candidates
+                self.env.call_later(clock - now, self._arrive, None)
+                return
+        self.env.extra_events += THINNING_CHUNK
+        self.env.call_later(clock - now, self._resume_thinning, None)
+
+    def _resume_thinning(self, _unused: object) -> None:
+        self._thin(self.env.now)
 
     def start(self) -> None:
-        if self.max_rate_rps > 0:
-            self.env.call_later(self._delay_to_next_s(), self._arrive, None)
+        if self.max_rate_rps <= 0:
+            return
+        if self.shaped:
+            self._thin(self.env.now)
+        else:
+            self.env.call_later(self.next_gap_s(), self._arrive, None)
 
     def _arrive(self, _unused: object) -> None:
         # The hottest path of every open run: what ``admit`` and ``send`` do, inlined.
@@ -135,7 +153,10 @@ class OpenWorkload(Workload):
         request = Request(now, class_index, self.is_write[class_index], self.next_key())
         self.recorder.in_flight += 1
         self.entries[class_index].accept(request, self.finish, request)
-        self.env.call_later(self._delay_to_next_s(), self._arrive, None)
+        if self.shaped:
+            self._thin(now)
+        else:
+            self.env.call_later(self.next_gap_s(), self._arrive, None)
 
 
 class ClosedWorkload(Workload):
@@ -168,8 +189,7 @@ class TraceWorkload(Workload):
     def __init__(self, env: Scheduler, spec: WorkloadSpec, streams: RandomStreams,
                  components: dict[str, Component], recorder: Recorder, stop_s: float, max_requests: int) -> None:
         super().__init__(env, spec, streams, components, recorder, stop_s, max_requests)
-        assert spec.trace_file is not None
-        self.trace = read_trace(spec.trace_file, [request_class.name for request_class in spec.classes])
+        self.trace = workload_trace(spec)
         self.position = 0
 
     def start(self) -> None:

@@ -7,7 +7,7 @@ which executor, process or machine computed it (wall time is deliberately left o
 
 from __future__ import annotations
 
-import json
+import io
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.experiments.statistics import detect_warmup_s, with_warmup
 from sim.model.latency import LATENCY_KEYS
+from sim.model.limits import Cancel
+from sim.model.outputs import to_json, write_atomically
 from sim.results import run
 from sim.scenario.scenario import Scenario, scenario_from_json
 from sim.twin.predict import arrival_rate_rps
@@ -44,13 +46,14 @@ def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
     for name, stats in summary["components"].items():
         if stats.get("utilisation") is not None:
             row[f"utilisation_{name}"] = stats["utilisation"]
+    row["stopped"] = summary["stopped"]["limit"] if "stopped" in summary else ""
     row["theory_arrival_rate_rps"] = summary["theory"]["arrival_rate_rps"]
     row["theory_mean_latency_ms"] = summary["theory"]["mean_latency_ms"]
     return row
 
 
-def run_replication(scenario_json: str, seed: int, warmup: str | None = None,
-                    duration_s: float | None = None) -> dict[str, Any]:
+def run_replication(scenario_json: str, seed: int, warmup: str | None = None, duration_s: float | None = None,
+                    limits: dict[str, float] | None = None, cancel: Cancel | None = None) -> dict[str, Any]:
     """Run one replication and return its row (the task every executor runs).
 
     Args:
@@ -58,11 +61,13 @@ def run_replication(scenario_json: str, seed: int, warmup: str | None = None,
         seed: The replication's seed.
         warmup: ``"auto"`` to detect the warm-up with MSER-5; None to keep the scenario's ``warmup_s``.
         duration_s: Overrides the simulated duration.
+        limits: Lower budgets than the scenario's (see :func:`sim.run`).
+        cancel: Asked while the run goes; True stops it (see :func:`sim.run`).
 
     Returns:
         ``seed``, the warm-up used and how it was chosen, then the metrics of ``summary_row``.
     """
-    result = run(scenario_from_json(scenario_json), seed=seed, duration_s=duration_s)
+    result = run(scenario_from_json(scenario_json), seed=seed, duration_s=duration_s, limits=limits, cancel=cancel)
     at_limit = False
     if warmup == AUTO_WARMUP:
         detected_s, at_limit = detect_warmup_s(result)
@@ -181,11 +186,12 @@ class RunOptions:
     done: int = 0
     total: int = 0
     costs: dict[str, float] = field(default_factory=dict)
+    limits: dict[str, float] | None = None
 
     def run(self, variants: Sequence[Scenario]) -> list[list[dict[str, Any]]]:
         """Every variant under every seed; rows grouped by variant, in seed order."""
         texts = [variant.model_dump_json() for variant in variants]
-        tasks = [(text, seed, self.warmup, None) for text in texts for seed in self.seeds]
+        tasks = [(text, seed, self.warmup, None, self.limits) for text in texts for seed in self.seeds]
         costs = [self._cost(variant, text) for variant, text in zip(variants, texts, strict=True)
                  for _seed in self.seeds]
         offset = self.done
@@ -215,14 +221,24 @@ def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def save_rows(rows: Sequence[Mapping[str, Any]], path: str | Path) -> None:
-    """Write tidy rows to ``path``: CSV, Parquet (needs pyarrow) or JSON (a list of objects), by extension."""
+    """Write tidy rows to ``path``: CSV, Parquet (needs pyarrow) or JSON (a list of objects), by extension.
+
+    The file is written whole or not at all (a temporary file in the same folder, then a rename), so a reader
+    never sees it half-written and two writers leave one complete file.
+    """
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in ROW_FORMATS:
         raise ValueError(f"cannot tell the format of {str(path)!r}: use one of {', '.join(ROW_FORMATS)}")
     if suffix == ".json":
-        target.write_text(json.dumps(list(rows), indent=1), encoding="utf-8")
+        payload: bytes | str = to_json(list(rows), indent=1)
     elif suffix == ".csv":
-        rows_frame(rows).to_csv(target, index=False)
+        payload = rows_frame(rows).to_csv(index=False)
     else:
-        rows_frame(rows).to_parquet(target, index=False)
+        buffer = io.BytesIO()
+        rows_frame(rows).to_parquet(buffer, index=False)
+        payload = buffer.getvalue()
+    try:
+        write_atomically(target, payload)
+    except OSError as error:
+        raise ValueError(f"cannot write {str(path)!r} ({error.strerror})") from None

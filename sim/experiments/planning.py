@@ -29,6 +29,7 @@ MEAN_BOUNDED_METRICS = ("mean", "p90", "p95", "p99", "p999")
 NEAR_ZERO_LOAD = 1e-6
 Vary = Mapping[str, Sequence[Any] | str] | Sequence[str] | str
 _DECIMALS = 12
+MAX_VALUES = 10_000  # values of one --vary, and combinations of them all
 
 
 def parse_value(text: str) -> Any:
@@ -50,15 +51,21 @@ def parse_values(spec: str) -> list[Any]:
         values = [parse_value(part) for part in spec.split(",") if part.strip()]
         if not values:
             raise ValueError(f"no values in {spec!r}")
+        if len(values) > MAX_VALUES:
+            raise ValueError(f"{len(values):,} values; at most {MAX_VALUES:,}")
         return values
     parts = [parse_value(part) for part in spec.split(":")]
     if len(parts) not in (2, 3) or not all(isinstance(part, int | float) and not isinstance(part, bool)
                                            for part in parts):
         raise ValueError(f"cannot read range {spec!r}: write start:end or start:end:step with numbers")
     start, end, step = (*parts, 1) if len(parts) == 2 else parts
+    if not all(math.isfinite(part) for part in (start, end, step)):
+        raise ValueError(f"range {spec!r} needs finite numbers")
     if step <= 0 or end < start:
         raise ValueError(f"range {spec!r} needs start <= end and a positive step")
     count = math.floor((end - start) / step + 1e-9) + 1
+    if count > MAX_VALUES:
+        raise ValueError(f"range {spec!r} has {count:,} values; at most {MAX_VALUES:,} (use a larger step)")
     if all(isinstance(part, int) for part in (start, end, step)):
         return [start + index * step for index in range(count)]
     return [round(start + index * step, _DECIMALS) for index in range(count)]
@@ -87,6 +94,9 @@ def grid(vary: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     paths = list(vary)
     if any(len(vary[path]) == 0 for path in paths):
         raise ValueError("every varied field needs at least one value")
+    points = math.prod(len(vary[path]) for path in paths)
+    if points > MAX_VALUES:
+        raise ValueError(f"the --vary values make {points:,} combinations; at most {MAX_VALUES:,}")
     return [dict(zip(paths, values, strict=True)) for values in itertools.product(*(vary[path] for path in paths))]
 
 

@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,9 +43,10 @@ from sim.experiments.planning import (
 )
 from sim.experiments.scaling import latency_vs_load, throughput_vs_size
 from sim.experiments.statistics import Interval, interval_summary, replication_warnings, warmup_report
+from sim.model.limits import LimitsSpec, merged_limits
 from sim.model.slo import Slo, parse_slo
 from sim.scenario.overrides import with_overrides
-from sim.scenario.scenario import Scenario
+from sim.scenario.scenario import MAX_SEED, Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,10 +54,23 @@ if TYPE_CHECKING:
 __all__ = ["PlanResult", "ReplicationReport", "SweepResult", "plan", "replicate", "sweep"]
 
 DEFAULT_REPLICATIONS = 10
+MAX_REPLICATIONS = 10_000
+MAX_WORKERS = 256
+MAX_RUNS = 100_000  # replications in one experiment (grid points x seeds): refused up front beyond this
 DEFAULT_P99_PRECISION = 0.10
 DEFAULT_MARGIN = 1.5
 DEFAULT_FRONTIER_IMPROVEMENT = 0.10
 WarmupRule = float | str | None
+Limits = LimitsSpec | Mapping[str, float]
+
+
+def _plain_limits(limits: Limits | None) -> dict[str, float] | None:
+    """Limits as a plain dict, so they travel to any executor; checked here, before any task starts."""
+    if limits is None:
+        return None
+    plain = limits.model_dump(exclude_unset=True) if isinstance(limits, LimitsSpec) else dict(limits)
+    merged_limits(LimitsSpec(), plain)  # raises ValueError naming a bad limit
+    return plain
 
 
 @dataclass
@@ -149,10 +163,16 @@ def _prepare(scenario: Scenario, warmup: WarmupRule, duration_s: float | None) -
                                                                           else None)
 
 
-def _seeds(scenario: Scenario, replications: int, seeds: Sequence[int] | None) -> list[int]:
+def _seeds(scenario: Scenario, replications: int, seeds: Sequence[int] | None, variants: int = 1) -> list[int]:
+    """The replications' seeds, refused up front when the experiment would be too large."""
+    count = len(seeds) if seeds is not None else replications
+    if not 1 <= count <= MAX_REPLICATIONS:
+        raise ValueError(f"replications must be from 1 to {MAX_REPLICATIONS:,} (got {count:,})")
+    if count * variants > MAX_RUNS:
+        raise ValueError(f"{variants:,} configurations x {count:,} replications is more than {MAX_RUNS:,} runs")
     chosen = list(seeds) if seeds is not None else [scenario.seed + index for index in range(replications)]
-    if not chosen:
-        raise ValueError("need at least one replication")
+    if any(isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED for seed in chosen):
+        raise ValueError(f"seeds are whole numbers from 0 to {MAX_SEED}")
     return chosen
 
 
@@ -171,7 +191,8 @@ def _executor(executor: Executor | None, workers: int | None, scheduler: Any) ->
 def replicate(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS, *, seeds: Sequence[int] | None = None,
               warmup: WarmupRule = None, duration_s: float | None = None,
               p99_precision: float = DEFAULT_P99_PRECISION, workers: int | None = None, scheduler: Any = None,
-              executor: Executor | None = None, progress: Progress | None = None) -> ReplicationReport:
+              executor: Executor | None = None, progress: Progress | None = None,
+              limits: Limits | None = None) -> ReplicationReport:
     """Run independent replications of a scenario and summarise them with 95% confidence intervals.
 
     Args:
@@ -186,6 +207,7 @@ def replicate(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS, *, s
         scheduler: A Dask scheduler address (``tcp://host:port``) or ``distributed.Client``.
         executor: An executor to reuse (the caller closes it).
         progress: Called with (replications done, total) as they finish.
+        limits: Lower budgets than the scenario's for every replication (as for :func:`sim.run`).
 
     Returns:
         Per-replication rows, intervals per metric, the warm-up used, and warnings.
@@ -193,7 +215,7 @@ def replicate(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS, *, s
     prepared, rule = _prepare(scenario, warmup, duration_s)
     chosen = _seeds(prepared, replications, seeds)
     with _executor(executor, workers, scheduler) as running:
-        rows = RunOptions(chosen, rule, running, progress).run([prepared])[0]
+        rows = RunOptions(chosen, rule, running, progress, limits=_plain_limits(limits)).run([prepared])[0]
     summary = interval_summary(rows)
     return ReplicationReport(prepared.name, rows, summary, warmup_report(rows),
                              replication_warnings(rows, summary, p99_precision))
@@ -201,7 +223,8 @@ def replicate(scenario: Scenario, replications: int = DEFAULT_REPLICATIONS, *, s
 
 def sweep(scenario: Scenario, vary: Vary, replications: int = 1, *, seeds: Sequence[int] | None = None,
           warmup: WarmupRule = None, duration_s: float | None = None, workers: int | None = None,
-          scheduler: Any = None, executor: Executor | None = None, progress: Progress | None = None) -> SweepResult:
+          scheduler: Any = None, executor: Executor | None = None, progress: Progress | None = None,
+          limits: Limits | None = None) -> SweepResult:
     """Run every combination of the varied fields, each under the same seeds (common random numbers).
 
     Args:
@@ -209,7 +232,7 @@ def sweep(scenario: Scenario, vary: Vary, replications: int = 1, *, seeds: Seque
         vary: ``{"workload.rate_rps": [100, 200]}``, ``{"components.api.instances": "1:8"}`` or
             ``["workload.rate_rps=100:2000:100"]``; several fields make a grid.
         replications: Seeds per point (``scenario.seed`` onwards) unless ``seeds`` is given.
-        seeds, warmup, duration_s, workers, scheduler, executor, progress: As for :func:`replicate`.
+        seeds, warmup, duration_s, workers, scheduler, executor, progress, limits: As for :func:`replicate`.
 
     Returns:
         Tidy rows (parameters + seed + metrics), with per-point summaries and figure data.
@@ -217,10 +240,10 @@ def sweep(scenario: Scenario, vary: Vary, replications: int = 1, *, seeds: Seque
     prepared, rule = _prepare(scenario, warmup, duration_s)
     fields = normalise_vary(vary)
     points = grid(fields)
+    chosen = _seeds(prepared, replications, seeds, len(points))
     variants = [with_overrides(prepared, parameters) for parameters in points]
-    chosen = _seeds(prepared, replications, seeds)
     with _executor(executor, workers, scheduler) as running:
-        grouped = RunOptions(chosen, rule, running, progress).run(variants)
+        grouped = RunOptions(chosen, rule, running, progress, limits=_plain_limits(limits)).run(variants)
     rows = [{**parameters, **row} for parameters, point_rows in zip(points, grouped, strict=True)
             for row in point_rows]
     return SweepResult(prepared, list(fields), chosen, rows)
@@ -242,7 +265,8 @@ def plan(scenario: Scenario, slo: str | Sequence[str], vary: Vary, *, rate_rps: 
          replications: int = 3, seeds: Sequence[int] | None = None, margin: float = DEFAULT_MARGIN,
          explore_frontier: bool = True, frontier_improvement: float = DEFAULT_FRONTIER_IMPROVEMENT,
          warmup: WarmupRule = None, duration_s: float | None = None, workers: int | None = None,
-         scheduler: Any = None, executor: Executor | None = None, progress: Progress | None = None) -> PlanResult:
+         scheduler: Any = None, executor: Executor | None = None, progress: Progress | None = None,
+         limits: Limits | None = None) -> PlanResult:
     """Find the cheapest configuration that meets the objectives, and the Pareto frontier of cost vs p99.
 
     The twin screens every grid point first: candidates it finds unstable, or whose predicted mean latency
@@ -257,7 +281,7 @@ def plan(scenario: Scenario, slo: str | Sequence[str], vary: Vary, *, rate_rps: 
         slo: One objective such as ``"p99<200ms"`` or several (all must hold).
         vary: The fields to search, as for :func:`sweep`.
         rate_rps: Sets ``workload.rate_rps`` (open workloads) before the search.
-        replications, seeds, warmup, duration_s, workers, scheduler, executor, progress: As for
+        replications, seeds, warmup, duration_s, workers, scheduler, executor, progress, limits: As for
             :func:`replicate` (progress counts replications against an upper bound).
         margin: How far past a latency threshold the twin's prediction must be to skip a candidate.
         explore_frontier: Also simulate pricier candidates that may extend the frontier.
@@ -270,15 +294,17 @@ def plan(scenario: Scenario, slo: str | Sequence[str], vary: Vary, *, rate_rps: 
     slos = [parse_slo(text) for text in texts]
     base = with_overrides(scenario, {"workload.rate_rps": rate_rps}) if rate_rps is not None else scenario
     prepared, rule = _prepare(base, warmup, duration_s)
-    chosen = _seeds(prepared, replications, seeds)
-    candidates = build_candidates(prepared, normalise_vary(vary))
+    fields = normalise_vary(vary)
+    chosen = _seeds(prepared, replications, seeds, len(grid(fields)))
+    candidates = build_candidates(prepared, fields)
     for candidate in candidates:
         candidate.reason = screening_reason(candidate, slos, margin)
         candidate.status = "pruned" if candidate.reason else "pending"
     rows: list[dict[str, Any]] = []
     pending = sum(candidate.status == "pending" for candidate in candidates)
     with _executor(executor, workers, scheduler) as running:
-        options = RunOptions(chosen, rule, running, progress, total=pending * len(chosen))
+        options = RunOptions(chosen, rule, running, progress, total=pending * len(chosen),
+                             limits=_plain_limits(limits))
         best = search(candidates, slos, lambda batch: _simulate(batch, options, slos, rows),
                       max(1, running.parallelism // len(chosen)), explore_frontier, frontier_improvement)
     return PlanResult(texts, best, pareto_frontier(candidates), candidates, rows, chosen,

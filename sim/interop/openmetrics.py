@@ -14,8 +14,8 @@ from pathlib import Path
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import generate_latest
 
-from sim.interop.files import write_text_atomic
 from sim.interop.metrics_table import Family, MetricsTable, Series, build_metrics_table
+from sim.model.outputs import write_atomically
 from sim.results.result import Result
 
 SIM_EPOCH_S = 1_704_067_200  # 2024-01-01T00:00:00Z
@@ -71,4 +71,5 @@ def openmetrics_text(result: Result, epoch_s: float = SIM_EPOCH_S) -> str:
 
 def write_openmetrics(result: Result, path: str | Path, epoch_s: float = SIM_EPOCH_S) -> Path:
     """Write :func:`openmetrics_text` to ``path`` atomically; returns the path."""
-    return write_text_atomic(Path(path), openmetrics_text(result, epoch_s))
+    write_atomically(path, openmetrics_text(result, epoch_s))
+    return Path(path)

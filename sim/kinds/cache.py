@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, TwinContext
-from sim.model.base import NonNegativeFloat, PositiveFloat
+from sim.model.base import DAY_S, ComponentName, LatencyMs, Price
 from sim.model.knobs import Knob
 from sim.model.status import OK
 from sim.runtime.component import Component
@@ -41,13 +41,13 @@ class CacheSpec(ComponentSpecBase):
     """
 
     kind: Literal["cache"]
-    store: str
+    store: ComponentName
     capacity_keys: Annotated[int, Field(ge=1, le=10_000_000)]
-    ttl_s: PositiveFloat | None = None
-    hit_latency_ms: NonNegativeFloat = 1.0
-    miss_latency_ms: NonNegativeFloat = 1.0
-    value_size_bytes: Annotated[int, Field(ge=1)] = 1024
-    price_per_gb_hour: NonNegativeFloat = 0.0
+    ttl_s: Annotated[float, Field(gt=0, le=DAY_S * 366)] | None = None
+    hit_latency_ms: LatencyMs = 1.0
+    miss_latency_ms: LatencyMs = 1.0
+    value_size_bytes: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1024
+    price_per_gb_hour: Price = 0.0
 
     summary: ClassVar[str] = "an LRU key-value cache (optional TTL) in front of a store, cache-aside"
 

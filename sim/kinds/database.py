@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, TwinContext
-from sim.model.base import NonNegativeFloat
+from sim.model.base import Price
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.keys import mix_key, mix_keys
 from sim.model.knobs import Knob, integer_knob
@@ -42,8 +42,8 @@ class DatabaseSpec(ComponentSpecBase):
     queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
     read_time: DistributionSpec
     write_time: DistributionSpec
-    price_per_node_hour: NonNegativeFloat = 0.0
-    price_per_connection_hour: NonNegativeFloat = 0.0
+    price_per_node_hour: Price = 0.0
+    price_per_connection_hour: Price = 0.0
 
     summary: ClassVar[str] = "shards by key hash, each a primary plus read replicas, each node a connection pool"
 

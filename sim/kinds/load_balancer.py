@@ -10,7 +10,7 @@ from pydantic import Field
 
 from sim.kinds.balancing import ConsistentHash, LeastConnections, PowerOfTwoChoices, make_policy
 from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, TwinContext
-from sim.model.base import NonNegativeFloat
+from sim.model.base import ComponentName, LatencyMs, Price
 from sim.model.errors import Problem
 from sim.model.keys import mix_keys
 from sim.model.knobs import Knob
@@ -31,11 +31,11 @@ class LoadBalancerSpec(ComponentSpecBase):
     """Spreads requests over the instances of the ``target`` service by ``policy``."""
 
     kind: Literal["load_balancer"]
-    target: str
+    target: ComponentName
     policy: LoadBalancerPolicy = "round_robin"
-    latency_ms: NonNegativeFloat = 0.0
+    latency_ms: LatencyMs = 0.0
     virtual_nodes: Annotated[int, Field(ge=1, le=1000)] = 64
-    price_per_hour: NonNegativeFloat = 0.0
+    price_per_hour: Price = 0.0
 
     summary: ClassVar[str] = "spreads requests over the instances of a service by a balancing policy"
 

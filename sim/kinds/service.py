@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, TwinContext
-from sim.model.base import NonNegativeFloat, PositiveFloat
+from sim.model.base import ComponentName, Price, TimeMs
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.knobs import Knob, integer_knob
 from sim.model.status import OK, TIMED_OUT
@@ -39,9 +39,9 @@ class ServiceSpec(ComponentSpecBase):
     workers: Annotated[int, Field(ge=1, le=4096)] = 1
     queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
     service_time: DistributionSpec
-    timeout_ms: PositiveFloat | None = None
-    calls: list[str] = Field(default_factory=list)
-    price_per_instance_hour: NonNegativeFloat = 0.0
+    timeout_ms: TimeMs | None = None
+    calls: Annotated[list[ComponentName], Field(max_length=1000)] = Field(default_factory=list)
+    price_per_instance_hour: Price = 0.0
 
     summary: ClassVar[str] = "instances x workers, each instance with its own queue; calls downstream in sequence"
     balanceable: ClassVar[bool] = True  # a load balancer may front it (it has instances to pick from)

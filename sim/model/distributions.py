@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.model.base import NonNegativeFloat, PositiveFloat, StrictModel
+from sim.model.base import MAX_CV, NANOSECOND_MS, LatencyMs, StrictModel, TimeMs
 
 BATCH_SIZE = 1024
 Sampler = Callable[[], float]
@@ -118,7 +118,7 @@ class ExponentialSpec(StrictModel):
     """Memoryless times with the given mean (squared coefficient of variation 1)."""
 
     distribution: Literal["exponential"] = "exponential"
-    mean_ms: PositiveFloat
+    mean_ms: TimeMs
 
     def build(self) -> Distribution:
         """The distribution this block describes."""
@@ -129,7 +129,7 @@ class DeterministicSpec(StrictModel):
     """Every sample equals ``mean_ms`` (squared coefficient of variation 0)."""
 
     distribution: Literal["deterministic"]
-    mean_ms: PositiveFloat
+    mean_ms: TimeMs
 
     def build(self) -> Distribution:
         """The distribution this block describes."""
@@ -140,8 +140,8 @@ class UniformSpec(StrictModel):
     """Times spread evenly between ``low_ms`` and ``high_ms``."""
 
     distribution: Literal["uniform"]
-    low_ms: NonNegativeFloat
-    high_ms: PositiveFloat
+    low_ms: LatencyMs
+    high_ms: TimeMs
 
     @model_validator(mode="after")
     def _low_below_high(self) -> UniformSpec:
@@ -158,8 +158,8 @@ class LognormalSpec(StrictModel):
     """Right-skewed times given by their mean and coefficient of variation (std / mean)."""
 
     distribution: Literal["lognormal"]
-    mean_ms: PositiveFloat
-    cv: PositiveFloat
+    mean_ms: TimeMs
+    cv: Annotated[float, Field(gt=0, le=MAX_CV)]
 
     def build(self) -> Distribution:
         """The distribution this block describes."""
@@ -170,12 +170,12 @@ class EmpiricalSpec(StrictModel):
     """Times resampled uniformly from measured samples."""
 
     distribution: Literal["empirical"]
-    samples_ms: Annotated[list[NonNegativeFloat], Field(min_length=1)]
+    samples_ms: Annotated[list[LatencyMs], Field(min_length=1, max_length=100_000)]
 
     @model_validator(mode="after")
     def _positive_mean(self) -> EmpiricalSpec:
-        if sum(self.samples_ms) <= 0:
-            raise ValueError("samples_ms must contain at least one positive value")
+        if sum(self.samples_ms) / len(self.samples_ms) < NANOSECOND_MS:
+            raise ValueError("samples_ms must have a mean of at least a nanosecond (1e-6 ms)")
         return self
 
     def build(self) -> Distribution:

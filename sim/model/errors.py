@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from sim.model.outputs import printable
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -14,7 +16,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return printable(text)  # paths hold the user's keys, which may hold terminal escapes
 
 
 class ScenarioError(ValueError):

@@ -7,6 +7,7 @@ Metrics: latency ``mean``, ``p50``, ``p90``, ``p95``, ``p99``, ``p999`` (units m
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -49,6 +50,8 @@ def parse_slo(text: str) -> Slo:
     if metric not in METRICS:
         raise ValueError(f"unknown SLO metric {name!r}; allowed: {', '.join(METRICS)}")
     threshold = float(number)
+    if not math.isfinite(threshold):  # "1e999" reads as infinity: no objective is met or missed by that
+        raise ValueError(f"SLO {text!r}: the threshold must be a finite number")
     if metric in LATENCY_METRICS or metric == "mean_wait":
         if unit not in (None, "ms", "s"):
             raise ValueError(f"SLO {text!r}: latency takes ms or s (got {unit})")

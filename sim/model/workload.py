@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sim.model.base import NonNegativeFloat, PositiveFloat, StrictModel
+from sim.model.base import DAY_S, ComponentName, PositiveRateRps, PositiveSeconds, RateRps, Seconds, StrictModel
 from sim.model.distributions import DistributionSpec
 
 RateFunction = Callable[[float], float]
@@ -23,24 +23,24 @@ class KeySpaceSpec(StrictModel):
 
     count: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
     distribution: Literal["uniform", "zipf"] = "uniform"
-    zipf_exponent: NonNegativeFloat = 1.0
+    zipf_exponent: Annotated[float, Field(ge=0, le=10)] = 1.0
 
 
 class RequestClassSpec(StrictModel):
     """One kind of request in the mix, with its share of the traffic."""
 
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
     weight: Annotated[float, Field(gt=0, le=1)]
     operation: Literal["read", "write"] = "read"
-    entry: str | None = None
+    entry: ComponentName | None = None
 
 
 class StageSpec(StrictModel):
     """Hold ``rate_rps`` for ``duration_s``, reaching it by a linear ramp over the first ``ramp_s``."""
 
-    duration_s: PositiveFloat
-    rate_rps: NonNegativeFloat
-    ramp_s: NonNegativeFloat = 0.0
+    duration_s: PositiveSeconds
+    rate_rps: RateRps
+    ramp_s: Seconds = 0.0
 
     @model_validator(mode="after")
     def _ramp_fits(self) -> StageSpec:
@@ -83,8 +83,8 @@ class StepProfile(StrictModel):
     """The rate jumps from the workload's ``rate_rps`` to ``rate_rps`` at ``at_s``."""
 
     kind: Literal["step"]
-    at_s: NonNegativeFloat
-    rate_rps: NonNegativeFloat
+    at_s: Seconds
+    rate_rps: RateRps
 
     def rate_function(self, base_rps: float) -> tuple[RateFunction, float]:
         """The rate at each time (``base_rps`` before the step) and its maximum."""
@@ -95,9 +95,9 @@ class SpikeProfile(StrictModel):
     """The rate jumps to ``rate_rps`` at ``at_s`` for ``duration_s``, then returns."""
 
     kind: Literal["spike"]
-    at_s: NonNegativeFloat
-    duration_s: PositiveFloat
-    rate_rps: NonNegativeFloat
+    at_s: Seconds
+    duration_s: PositiveSeconds
+    rate_rps: RateRps
 
     def rate_function(self, base_rps: float) -> tuple[RateFunction, float]:
         """The rate at each time (``base_rps`` outside the spike) and its maximum."""
@@ -110,9 +110,9 @@ class DiurnalProfile(StrictModel):
     """A daily-cycle sine: rate_rps * (1 + amplitude * sin(2 pi (t - phase_s) / period_s))."""
 
     kind: Literal["diurnal"]
-    period_s: PositiveFloat
+    period_s: Annotated[float, Field(ge=0.001, le=DAY_S * 366)]
     amplitude: Annotated[float, Field(ge=0, le=1)]
-    phase_s: float = 0.0
+    phase_s: Annotated[float, Field(ge=-DAY_S * 366, le=DAY_S * 366)] = 0.0
 
     def rate_function(self, base_rps: float) -> tuple[RateFunction, float]:
         """The rate at each time (a sine around ``base_rps``) and its maximum."""
@@ -136,18 +136,20 @@ class WorkloadSpec(StrictModel):
     ``open``: Poisson arrivals at ``rate_rps``, optionally shaped over time by a ``profile`` (exact
     non-homogeneous Poisson, by thinning). ``closed``: ``users`` each send a request, wait for the answer,
     think for ``think_time``, and repeat; they join evenly over ``ramp_up_s``. ``trace``: replay arrival
-    times (and optional class and key columns) from ``trace_file``, a CSV file.
+    times (and optional class and key columns) from CSV: ``trace_file`` (a file beside the scenario file) or
+    ``trace_csv`` (the CSV text itself, inside the scenario).
     Every type splits requests over ``classes`` and draws keys from ``keys``.
     """
 
     type: Literal["open", "closed", "trace"] = "open"
-    rate_rps: PositiveFloat | None = None
+    rate_rps: PositiveRateRps | None = None
     profile: ProfileSpec | None = None
     users: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     think_time: DistributionSpec | None = None
-    ramp_up_s: NonNegativeFloat = 0.0
-    trace_file: str | None = None
-    entry: str
+    ramp_up_s: Seconds = 0.0
+    trace_file: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    trace_csv: Annotated[str, Field(min_length=1)] | None = None
+    entry: ComponentName
     keys: KeySpaceSpec = Field(default_factory=KeySpaceSpec)
     classes: Annotated[list[RequestClassSpec], Field(min_length=1, max_length=100)] = Field(
         default_factory=lambda: [RequestClassSpec(name="request", weight=1.0)]
@@ -155,12 +157,16 @@ class WorkloadSpec(StrictModel):
 
     @model_validator(mode="after")
     def _fields_fit_the_type(self) -> WorkloadSpec:
-        needed = {"open": ["rate_rps"], "closed": ["users", "think_time"], "trace": ["trace_file"]}[self.type]
+        needed = {"open": ["rate_rps"], "closed": ["users", "think_time"], "trace": []}[self.type]
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
             article = "an" if self.type == "open" else "a"
             raise ValueError(f"{article} {self.type} workload needs {' and '.join(missing)}")
-        foreign = {"open": ["users", "think_time", "trace_file"], "closed": ["rate_rps", "profile", "trace_file"],
+        if self.type == "trace" and (self.trace_file is None) == (self.trace_csv is None):
+            raise ValueError("a trace workload needs exactly one of trace_file (a CSV file beside the scenario) "
+                             "and trace_csv (the CSV text inline)")
+        foreign = {"open": ["users", "think_time", "trace_file", "trace_csv"],
+                   "closed": ["rate_rps", "profile", "trace_file", "trace_csv"],
                    "trace": ["rate_rps", "profile", "users", "think_time"]}[self.type]
         present = [name for name in foreign if getattr(self, name) is not None]
         if present:

@@ -3,6 +3,10 @@
 PyYAML follows YAML 1.1: ``1:30`` is the number 90, ``no`` and ``on`` are booleans, ``012`` is octal and
 ``1e3`` is a string. Here only ``true``/``false`` are booleans, ``1e3`` is a float, ``012`` is 12, and
 anything else stays a string (which the schema then rejects with a clear message). Duplicate keys are errors.
+
+The reader is bounded before anything is built: nesting depth, node count, the size the document would have
+with every alias expanded (a "billion laughs" is refused, not expanded), and the digits of an integer. Only
+the standard tags are known, so no tag can run code.
 """
 
 from __future__ import annotations
@@ -11,6 +15,12 @@ import re
 from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+MIN_EXPANDED_NODES = 10_000  # aliases may expand a document to this many nodes, or one node per character
+MAX_INTEGER_DIGITS = 30
 
 
 class YamlError(ValueError):
@@ -18,7 +28,61 @@ class YamlError(ValueError):
 
 
 class ScenarioLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema scalars and no duplicate keys."""
+    """SafeLoader with YAML 1.2 core-schema scalars, no duplicate keys, and bounded depth, size and aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.text_length = len(stream)
+        self.depth = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        self.depth += 1
+        self.nodes += 1
+        if self.depth > MAX_DEPTH or self.nodes > MAX_NODES:
+            what = f"nesting deeper than {MAX_DEPTH} levels" if self.depth > MAX_DEPTH else (
+                f"more than {MAX_NODES:,} values")
+            raise YamlError(f"not a scenario: {what}{_where(self.peek_event().start_mark)}")
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        allowed = max(MIN_EXPANDED_NODES, self.text_length)
+        if _expanded_size(node, {}, allowed) > allowed:
+            raise YamlError(f"not a scenario: its aliases expand to more than {allowed:,} values")
+        return self.construct_document(node)
+
+
+def _where(mark: Any) -> str:
+    return f" on line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _expanded_size(node: Node, sizes: dict[int, int], allowed: int) -> int:
+    """Values in the document with every alias expanded, counted once per node (stops past ``allowed``)."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] < 0:
+            raise YamlError(f"not a scenario: an alias refers to the value that contains it{_where(node.start_mark)}")
+        return sizes[key]
+    sizes[key] = -1
+    total = 1
+    if isinstance(node, SequenceNode):
+        children: list[Node] = list(node.value)
+    elif isinstance(node, MappingNode):
+        children = [part for pair in node.value for part in pair]
+    else:
+        children = []
+    for child in children:
+        total += _expanded_size(child, sizes, allowed)
+        if total > allowed:
+            break
+    sizes[key] = total
+    return total
 
 
 ScenarioLoader.yaml_implicit_resolvers = {
@@ -38,7 +102,10 @@ ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    return int(loader.construct_scalar(node))  # decimal only: "012" is 12, as in YAML 1.2
+    text = str(loader.construct_scalar(node))
+    if len(text.lstrip("+-")) > MAX_INTEGER_DIGITS:
+        raise YamlError(f"an integer of more than {MAX_INTEGER_DIGITS} digits{_where(node.start_mark)}")
+    return int(text)  # decimal only: "012" is 12, as in YAML 1.2
 
 
 def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
@@ -48,6 +115,8 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
+        if not isinstance(key_node, ScalarNode):
+            raise YamlError(f"a key must be a plain value, not a list or mapping{_where(key_node.start_mark)}")
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
             line = key_node.start_mark.line + 1
@@ -66,8 +135,10 @@ def safe_load_yaml(text: str) -> Any:
     try:
         return yaml.load(text, Loader=ScenarioLoader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f" on line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise YamlError(f"not valid YAML{where}: {error.problem}") from None
+        raise YamlError(f"not valid YAML{_where(error.problem_mark)}: {error.problem}") from None
     except yaml.YAMLError as error:
-        raise YamlError(f"not valid YAML: {error}") from None
+        raise YamlError("not valid YAML: " + " ".join(str(error).split())) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as error:  # e.g. "!!int abc", "!!timestamp x"
+        if isinstance(error, YamlError):
+            raise
+        raise YamlError("not valid YAML: a value does not match its tag (such as !!int or !!timestamp)") from None

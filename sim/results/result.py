@@ -16,12 +16,12 @@ the run stopped admitting requests at ``max_requests``), is used everywhere:
 from __future__ import annotations
 
 import functools
-import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.engine.run import RunInfo, RunOutput
+from sim.model.outputs import to_json
 from sim.model.status import OK, STATUS_NAMES
 from sim.runtime.recorder import LevelHistory
 from sim.scenario.scenario import Scenario
@@ -178,8 +178,8 @@ class Result:
         return build_summary(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The summary as a JSON document."""
-        return json.dumps(self.summary, indent=indent)
+        """The summary as a strict JSON document (a non-finite number is written as null)."""
+        return to_json(self.summary, indent=indent)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per finished request: arrival, latency, status name, class name, measured flag."""

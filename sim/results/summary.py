@@ -95,11 +95,14 @@ def missing_verdict(result: Result) -> str | None:
 
 
 def run_warnings(result: Result) -> list[str]:
-    """Plain-language cautions: a run shortened to fit its request cap, or stopped early by it."""
+    """Plain-language cautions: a run shortened to fit its request cap, stopped early by it, or stopped by one of
+    its limits (``stopped``)."""
     warnings = list(result.info.notes)
     if result.info.capped_at_s is not None:
         warnings.append(f"stopped admitting requests at {result.info.capped_at_s:.3g} s after max_requests="
                         f"{result.scenario.max_requests:,}: the measured window ends there ({result.span_s:.3g} s)")
+    if result.info.stopped is not None:
+        warnings.append(result.info.stopped["message"])
     return warnings
 
 
@@ -144,6 +147,8 @@ def build_summary(result: Result) -> dict[str, Any]:
         summary["theory"]["notes"] = ["closed workload: the twin finds the rate from the response-time law "
                                       "X = N / (R + Z) with open-queue responses, so it overstates queueing "
                                       "when there are few users"]
+    if result.info.stopped is not None:
+        summary["stopped"] = result.info.stopped
     warnings = run_warnings(result)
     if warnings:
         summary["warnings"] = warnings

@@ -68,17 +68,30 @@ class LevelHistory:
 
 class Snapshotter:
     """Records cumulative counters of every component and station at chosen times (and when asked, e.g. at the
-    moment a run stops admitting requests); ``times_s`` lists the times actually taken, in order."""
+    moment a run stops admitting requests); ``taken_s`` lists the times actually taken, in order."""
 
     def __init__(self, env: Scheduler, components: dict[str, Component], times_s: list[float]) -> None:
         self.env = env
         self.components = components
         self.planned_s = times_s
-        self.times_s: list[float] = []
         self.component_rows: dict[str, list[list[float]]] = {name: [] for name in components}
         self.station_rows: dict[str, list[list[float]]] = {
             station.name: [] for component in components.values() for station in component.stations
         }
+        self.taken_s: list[float] = []
+
+    def close_early(self, at_least_s: float) -> None:
+        """End the snapshots of a run stopped before its end: one at the stop, after ``at_least_s``.
+
+        A run stopped at the very instant of its last snapshot (so nothing can be measured after it) gets a copy
+        of that snapshot just later, which makes an empty window of the right shape rather than none at all.
+        """
+        if not self.taken_s or self.taken_s[-1] < self.env.now:
+            self.take()
+        if self.taken_s[-1] <= at_least_s:
+            self.taken_s.append(np.nextafter(max(self.taken_s[-1], at_least_s), np.inf).item())
+            for rows in (*self.component_rows.values(), *self.station_rows.values()):
+                rows.append(list(rows[-1]))
 
     def start(self) -> None:
         """Schedule every snapshot but the last, which the engine takes when it stops the clock there."""
@@ -90,7 +103,7 @@ class Snapshotter:
 
     def take(self) -> None:
         now = self.env.now
-        self.times_s.append(now)
+        self.taken_s.append(now)
         for name, component in self.components.items():
             self.component_rows[name].append(component.snapshot(now))
             for station in component.stations:

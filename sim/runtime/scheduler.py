@@ -11,7 +11,10 @@ from typing import Any, Protocol
 
 
 class Scheduler(Protocol):
-    """The simulated clock (seconds) and delayed callbacks."""
+    """The simulated clock (seconds) and delayed callbacks; ``extra_events`` counts work done inside a callback
+    (such as rejected thinning candidates) against the run's event budget."""
+
+    extra_events: int
 
     @property
     def now(self) -> float: ...

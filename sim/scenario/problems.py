@@ -196,7 +196,8 @@ def _model_for(candidates: list[Any], node: Any) -> Any:
     """The model among ``candidates`` that ``node`` is meant to be (by its kind or distribution)."""
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    tag = {node.get("kind"), node.get("distribution")} if isinstance(node, Mapping) else set()
+    tags = (node.get("kind"), node.get("distribution")) if isinstance(node, Mapping) else ()
+    tag = {value for value in tags if isinstance(value, str)}  # a list written as a tag is not a tag
     for model in candidates:
         literal = model.model_fields.get("kind") or model.model_fields.get("distribution")
         if literal is not None and set(get_args(literal.annotation)) & tag:
@@ -214,7 +215,10 @@ def _models_in(annotation: Any) -> list[Any]:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print (Python refuses more than 4,300 digits)
+        return "a number too long to print"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -15,38 +15,44 @@ import yaml
 from pydantic import Field, ValidationError
 
 from sim.kinds.base import ComponentSpecBase
-from sim.kinds.registry import KINDS, ComponentSpec, add_kind
-from sim.model.base import StrictModel
-from sim.model.errors import Problem, ScenarioError, did_you_mean
-from sim.model.slo import parse_slo
-from sim.model.traces import TraceError, read_trace
+from sim.kinds.registry import ComponentSpec, add_kind
+from sim.model.base import DAY_S, StrictModel
+from sim.model.errors import Problem, ScenarioError
+from sim.model.inputs import InputFileError, read_regular_file, resolve_inside
+from sim.model.limits import LimitsSpec
+from sim.model.traces import TraceError
 from sim.model.workload import WorkloadSpec
 from sim.model.yaml12 import YamlError, safe_load_yaml
 from sim.scenario.problems import (
-    closest_kind,
     pydantic_problems,
     spelling_corrected,
     unique_problems,
     unknown_for_every_kind,
 )
+from sim.scenario.wiring import reference_problems, total_problems, wiring_problems
 
 MAX_SCENARIO_BYTES = 1_000_000
-WEIGHT_TOLERANCE = 1e-6
+MAX_COMPONENTS = 500
+MAX_SEED = 2**63 - 1
+UPLOAD_NAMES_NO_FILES = ("an uploaded scenario cannot name files: upload the trace beside the scenario under the "
+                         "name written here, or put the CSV text in workload.trace_csv")
 
 
 class Scenario(StrictModel):
     """An architecture (named components wired by name) and the traffic sent through it."""
 
-    name: Annotated[str, Field(min_length=1)] = "scenario"
-    description: str = ""
-    duration_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
-    warmup_s: Annotated[float, Field(ge=0)] = 5.0
-    seed: Annotated[int, Field(ge=0)] = 1
-    time_bin_s: Annotated[float, Field(gt=0)] = 1.0
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "scenario"
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    duration_s: Annotated[float, Field(gt=0, le=DAY_S)] = 60.0
+    warmup_s: Annotated[float, Field(ge=0, le=DAY_S)] = 5.0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
+    time_bin_s: Annotated[float, Field(gt=0, le=DAY_S)] = 1.0
     max_requests: Annotated[int, Field(ge=1, le=50_000_000)] = 2_000_000
-    slos: list[str] = Field(default_factory=list)
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    slos: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=100)] = Field(default_factory=list)
     workload: WorkloadSpec
-    components: Annotated[dict[str, ComponentSpec], Field(min_length=1)]
+    components: Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)], ComponentSpec],
+                          Field(min_length=1, max_length=MAX_COMPONENTS)]
 
     def to_yaml(self) -> str:
         """The scenario as YAML, defaults written out so the file documents itself (unset options left out)."""
@@ -62,19 +68,26 @@ class Scenario(StrictModel):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (``.yaml``, ``.yml`` or ``.json``)."""
+    """Read and validate a scenario file (``.yaml``, ``.yml`` or ``.json``): a regular file of at most 1 MB.
+
+    A ``trace_file`` it names is found inside the file's folder (never outside it).
+    """
     file_path = Path(path)
     try:
-        raw_bytes = file_path.read_bytes()
-    except OSError as error:
-        raise ScenarioError([Problem("", f"cannot read file ({error.strerror})")], str(path)) from None
+        raw_bytes = read_regular_file(file_path, MAX_SCENARIO_BYTES, "file")
+    except InputFileError as error:
+        raise ScenarioError([Problem("", str(error))], str(path)) from None
     return parse_scenario_text(raw_bytes, source=str(path), base_directory=file_path.parent)
 
 
-def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Path | None = None) -> Scenario:
+def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Path | None = None,
+                        attachments: Mapping[str, bytes] | None = None) -> Scenario:
     """Validate a scenario given as YAML or JSON text (JSON is a subset of YAML).
 
-    A relative ``trace_file`` is found relative to ``base_directory`` (the scenario file's folder) if given.
+    With ``base_directory`` (the scenario file's folder), a ``trace_file`` is a path inside that folder. Without
+    one (an upload), the scenario may name no file at all: a ``trace_file`` must be one of ``attachments`` (files
+    uploaded beside it, by name), whose text is then inlined as ``trace_csv``; any other name is refused with one
+    message that tells nothing about the server's files.
     """
     if len(text) > MAX_SCENARIO_BYTES:
         size_problem = Problem("", f"file is too large ({len(text):,} bytes; at most {MAX_SCENARIO_BYTES:,})")
@@ -90,16 +103,36 @@ def parse_scenario_text(text: str | bytes, source: str = "", base_directory: Pat
         raise ScenarioError([Problem("", str(problem))], source) from None
     workload: Any = data.get("workload") if isinstance(data, dict) else None
     trace = workload.get("trace_file") if isinstance(workload, dict) else None
-    if base_directory is not None and isinstance(trace, str) and not Path(trace).is_absolute():
-        workload["trace_file"] = str((base_directory / trace).resolve())
+    if trace is not None:
+        try:
+            _place_trace(workload, trace, base_directory, attachments or {})
+        except (InputFileError, TraceError) as error:
+            raise ScenarioError([Problem("workload.trace_file", str(error))], source) from None
     return parse_scenario(data, source=source)
+
+
+def _place_trace(workload: dict[str, Any], trace: Any, base_directory: Path | None,
+                 attachments: Mapping[str, bytes]) -> None:
+    """Resolve a scenario text's ``trace_file`` inside its folder, or inline an attached trace (see above)."""
+    if not isinstance(trace, str):
+        return  # the schema reports the wrong type
+    if base_directory is not None:
+        workload["trace_file"] = str(resolve_inside(base_directory, trace, "trace_file"))
+    elif trace in attachments:
+        try:
+            workload["trace_csv"] = attachments[trace].decode("utf-8")
+        except UnicodeDecodeError:
+            raise TraceError("the attached trace is not UTF-8 text") from None
+        del workload["trace_file"]
+    else:
+        raise InputFileError(UPLOAD_NAMES_NO_FILES)
 
 
 def parse_scenario(data: Any, source: str = "") -> Scenario:
     """Validate a mapping as a scenario and list every problem at once: fields, then the wiring.
 
     A misspelt ``kind`` or ``distribution`` stops pydantic from checking the rest of that block, so the
-    block is checked again as the closest valid name (``sim.scenario.problems.spelling_corrected``), and the
+    block is checked again as the closest valid name (``sim.model.errors.spelling_corrected``), and the
     wiring is checked on the data as written even when some fields failed.
     """
     if not isinstance(data, Mapping):
@@ -125,8 +158,12 @@ def field_problems(error: ValidationError, data: Mapping[str, Any]) -> list[Prob
         except ValidationError as hidden:
             problems += pydantic_problems(hidden, corrected, Scenario)
     problems += unknown_for_every_kind(data)
-    problems += _reference_problems(data) + _total_problems(data)
+    problems += reference_problems(data) + total_problems(data, _DEFAULTS)
     return unique_problems(problems)
+
+
+_DEFAULTS = {name: field.default for name, field in Scenario.model_fields.items()
+             if name in ("warmup_s", "duration_s")}
 
 
 def register_kind(spec_class: type[ComponentSpecBase]) -> str:
@@ -144,131 +181,3 @@ def scenario_json_schema() -> dict[str, Any]:
 def scenario_from_json(text: str) -> Scenario:
     """Rebuild a scenario from ``Scenario.model_dump_json`` output (used to pass scenarios between processes)."""
     return parse_scenario(json.loads(text))
-
-
-# --- wiring -----------------------------------------------------------------------------------------
-
-
-def wiring_problems(scenario: Scenario) -> list[Problem]:
-    """Dangling names, wrong targets, cycles and class weights that do not sum to 1."""
-    data = scenario.model_dump()
-    problems = _reference_problems(data) + _total_problems(data)
-    for index, text in enumerate(scenario.slos):
-        try:
-            parse_slo(text)
-        except ValueError as error:
-            problems.append(Problem(f"slos.{index}", str(error)))
-    problems.extend(_trace_problems(scenario))
-    if not problems:
-        problems.extend(_cycle_problems(scenario))
-    return problems
-
-
-def _trace_problems(scenario: Scenario) -> list[Problem]:
-    workload = scenario.workload
-    if workload.trace_file is None:
-        return []
-    try:
-        read_trace(workload.trace_file, [request_class.name for request_class in workload.classes])
-    except TraceError as error:
-        return [Problem("workload.trace_file", str(error))]
-    return []
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _total_problems(data: Mapping[str, Any]) -> list[Problem]:
-    """Class weights that do not sum to 1, and a warm-up as long as the run (where the numbers are numbers)."""
-    problems = []
-    classes = _mapping(data.get("workload")).get("classes")
-    weights: list[Any] = [item.get("weight") for item in classes if isinstance(item, Mapping)] if isinstance(
-        classes, list) else []
-    total = float(sum(weights)) if weights and all(_number(weight) for weight in weights) else 1.0
-    if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        problems.append(Problem("workload.classes", f"class weights must sum to 1 (got {total:g})"))
-    defaults = Scenario.model_fields
-    warmup_s = data.get("warmup_s", defaults["warmup_s"].default)
-    duration_s = data.get("duration_s", defaults["duration_s"].default)
-    if _number(warmup_s) and _number(duration_s) and warmup_s >= duration_s:
-        problems.append(Problem("warmup_s", f"warm-up must be shorter than duration_s={duration_s:g} "
-                                            f"(got {warmup_s:g})"))
-    return problems
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _references(data: Mapping[str, Any]) -> list[tuple[str, Any, type[ComponentSpecBase] | None]]:
-    """(path, name, kind class of the referrer) of every reference to a component in data as written."""
-    workload = _mapping(data.get("workload"))
-    references: list[tuple[str, Any, type[ComponentSpecBase] | None]] = (
-        [("workload.entry", workload["entry"], None)] if "entry" in workload else [])
-    classes = workload.get("classes")
-    if isinstance(classes, list):
-        references += [(f"workload.classes.{index}.entry", item["entry"], None) for index, item in enumerate(classes)
-                       if isinstance(item, Mapping) and item.get("entry") is not None]
-    for name, spec in _mapping(data.get("components")).items():
-        kind = closest_kind(spec.get("kind")) if isinstance(spec, Mapping) else None
-        if kind is not None:
-            references += [(f"components.{name}.{suffix}", target, KINDS[kind])
-                           for suffix, target in KINDS[kind].raw_references(spec)]
-    return references
-
-
-def _reference_problems(data: Mapping[str, Any]) -> list[Problem]:
-    """Names that point at no component, and references a kind refuses (a balancer in front of a cache)."""
-    components = _mapping(data.get("components"))
-    names = [str(name) for name in components]
-    problems: list[Problem] = []
-    for path, target, referrer in _references(data):
-        if not isinstance(target, str):
-            continue  # a wrong type is a field problem, reported by the field checks
-        if target not in components:
-            problems.append(Problem(path, f"no component named {target!r}{did_you_mean(target, names)}; "
-                                          f"components: {', '.join(names)}"))
-        elif referrer is not None:
-            problems += referrer.reference_problems(path, target, KINDS.get(_mapping(components[target]).get("kind")))
-    return problems
-
-
-def _cycle_problems(scenario: Scenario) -> list[Problem]:
-    """Requests follow the wiring; a cycle would send a request round forever."""
-    state: dict[str, str] = {}
-    problems: list[Problem] = []
-
-    def visit(name: str, trail: list[str]) -> None:
-        state[name] = "open"
-        for suffix, target in scenario.components[name].downstream():
-            if state.get(target) == "open":
-                loop = " -> ".join([*trail[trail.index(target):], target])
-                problems.append(Problem(f"components.{name}.{suffix}",
-                                        f"this call closes a cycle that never terminates ({loop})"))
-            elif target not in state:
-                visit(target, [*trail, target])
-        state[name] = "done"
-
-    for name in scenario.components:
-        if name not in state:
-            visit(name, [name])
-    return problems
-
-
-def topological_order(scenario: Scenario) -> list[str]:
-    """Component names, each after every component it sends requests to (leaves first)."""
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        seen.add(name)
-        for _suffix, target in scenario.components[name].downstream():
-            if target not in seen:
-                visit(target)
-        order.append(name)
-
-    for name in scenario.components:
-        if name not in seen:
-            visit(name)
-    return order

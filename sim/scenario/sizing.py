@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sim.model.profiles import expected_arrivals, rate_function
-from sim.model.traces import read_trace
+from sim.model.traces import workload_trace
 from sim.scenario.scenario import Scenario
 
 CAP_HEADROOM = 0.9  # aim below the cap: the count of a Poisson stream fluctuates around its mean
@@ -33,8 +33,7 @@ def expected_requests(scenario: Scenario, duration_s: float) -> float | None:
             return float(workload.rate_rps or 0.0) * duration_s
         return expected_arrivals(workload, 0.0, duration_s)
     if workload.type == "trace":
-        assert workload.trace_file is not None
-        times = read_trace(workload.trace_file, [item.name for item in workload.classes]).times_s
+        times = workload_trace(workload).times_s
         return float(np.searchsorted(times, duration_s, side="left"))
     return None
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from sim.kinds.base import TwinContext
 from sim.model.keys import key_probabilities
-from sim.scenario.scenario import Scenario, topological_order
+from sim.scenario.scenario import Scenario
+from sim.scenario.wiring import topological_order
 from sim.theory.flows import Traffic
 
 UNBOUNDED = float("inf")

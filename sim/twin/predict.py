@@ -13,8 +13,9 @@ from typing import Any
 from sim.kinds.base import TwinContext
 from sim.model.distributions import from_spec
 from sim.model.profiles import mean_rate_rps
-from sim.model.traces import read_trace
-from sim.scenario.scenario import Scenario, topological_order
+from sim.model.traces import workload_trace
+from sim.scenario.scenario import Scenario
+from sim.scenario.wiring import topological_order
 from sim.theory.numeric import bisect_root
 from sim.theory.predictions import ComponentTheory
 from sim.twin.equations import concurrency_bounds, downstream_closure, propagate
@@ -97,8 +98,7 @@ def arrival_rate_rps(scenario: Scenario) -> float:
     if workload.type == "open":
         return mean_rate_rps(workload, scenario.warmup_s, scenario.duration_s)
     if workload.type == "trace":
-        assert workload.trace_file is not None
-        times = read_trace(workload.trace_file, [item.name for item in workload.classes]).times_s
+        times = workload_trace(workload).times_s
         inside = (times >= scenario.warmup_s) & (times < scenario.duration_s)
         return float(inside.sum()) / (scenario.duration_s - scenario.warmup_s)
     assert workload.users is not None and workload.think_time is not None

@@ -30,9 +30,13 @@ def hottest_utilisation(stats: Mapping[str, Any]) -> float | None:
 def _depths(scenario: Scenario, edges: list[tuple[str, str]]) -> dict[str, int]:
     """Column of each component: one more than its deepest caller (the wiring has no cycles)."""
     depth = dict.fromkeys(scenario.components, 1)
-    for _round in scenario.components:
+    for _round in scenario.components:  # converges within the call graph's depth: stop when nothing moves
+        changed = False
         for caller, callee in edges:
-            depth[callee] = max(depth[callee], depth[caller] + 1)
+            if depth[caller] + 1 > depth[callee]:
+                depth[callee], changed = depth[caller] + 1, True
+        if not changed:
+            break
     return depth
 
 
@@ -94,7 +98,8 @@ def architecture_figure(scenario: Scenario, summary: Mapping[str, Any]) -> go.Fi
         scenario: The scenario that was run (its wiring draws the edges).
         summary: ``result.summary`` of that run.
     """
-    wiring = [(name, target) for name, spec in scenario.components.items() for _field, target in spec.downstream()]
+    wiring = list(dict.fromkeys((name, target) for name, spec in scenario.components.items()
+                                for _field, target in spec.downstream()))  # a call made k times: one arrow
     entries = sorted({scenario.workload.entry, *(item.entry for item in scenario.workload.classes if item.entry)})
     positions = _positions(scenario, wiring)
     edges = [(CLIENTS, entry) for entry in entries] + wiring

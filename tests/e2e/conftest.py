@@ -47,8 +47,8 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Pa
 
 
 @pytest.fixture(scope="session")
-def streamlit_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the app for the session; stop exactly the process started here, by its PID."""
+def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """Serve the app for the session, as (url, server PID); stop exactly the process started here, by its PID."""
     require_chromium()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -60,9 +60,14 @@ def streamlit_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_healthy(url, process, log_path)
-        yield url
+        yield url, process.pid
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="session")
+def streamlit_url(streamlit_server: tuple[str, int]) -> str:
+    return streamlit_server[0]
 
 
 @pytest.fixture(scope="session")
