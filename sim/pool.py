@@ -57,7 +57,7 @@ class SimulationPool:
         self.workers = workers
         self._context = multiprocessing.get_context("spawn")
         self._flags = self._context.Array("b", SLOTS, lock=False)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # cancelling a queued future runs its done-callback here
         self._free = list(range(SLOTS))
         self._running: dict[Hashable, Ticket] = {}
         self._executor = self._new_executor()

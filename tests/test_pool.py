@@ -48,3 +48,19 @@ def test_cancel_stops_a_running_task_and_owners_do_not_cancel_each_other(pool: S
         assert mine.future.result(timeout=ANSWER_S)["summary"]["stopped"]["limit"] == "cancelled"
     assert other.future.result(timeout=ANSWER_S)["summary"]["stopped"]["limit"] == "max_events"
     assert pool.busy() == 0
+
+
+def test_replacing_a_queued_task_does_not_deadlock() -> None:
+    """Cancelling a task that has not started runs its done-callback at once, inside the pool's lock (a busy
+    server: the owner's previous task still waits behind another session's)."""
+    single = SimulationPool(workers=1)
+    try:
+        busy = single.submit("other", run_digest, heavy_json(), 1, LONG_BUDGET)
+        light = sim.load_scenario("scenarios/single-server.yaml").model_dump_json()
+        queued = single.submit("learner", run_digest, light, 1, None)
+        replacement = single.submit("learner", run_digest, light, 2, None)  # deadlocked with a plain Lock
+        assert queued.future.cancelled()
+        single.cancel(busy)
+        assert replacement.future.result(timeout=ANSWER_S)["summary"]["seed"] == 2
+    finally:
+        single.close()
