@@ -13,6 +13,7 @@ from sim.cli.common import DurationOption, FileArgument, SeedOption, app, load_o
 from sim.cli.interop import write_metrics_or_exit
 from sim.cli.render import render_summary
 from sim.results import run as run_scenario
+from sim.results.summary_models import summary_json_schema
 from sim.scenario.gallery import first_sentence, gallery_paths
 from sim.scenario.scenario import ScenarioError, load_scenario, parse_scenario, scenario_json_schema
 
@@ -46,9 +47,10 @@ def validate(file: FileArgument) -> None:
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files."""
-    typer.echo(json.dumps(scenario_json_schema(), indent=2))
+def schema(summary: Annotated[bool, typer.Option("--summary", help="The schema of a run's --json summary "
+                                                  "instead.")] = False) -> None:
+    """Print the JSON Schema of scenario files (or, with --summary, of the run summary --json prints)."""
+    typer.echo(json.dumps(summary_json_schema() if summary else scenario_json_schema(), indent=2))
 
 
 @app.command("list")

@@ -21,6 +21,7 @@ from sim.model.latency import LATENCY_KEYS
 from sim.model.limits import Cancel
 from sim.model.outputs import to_json, write_atomically
 from sim.results import run
+from sim.results.summary_models import RunSummary
 from sim.scenario.scenario import Scenario, scenario_from_json
 from sim.twin.predict import arrival_rate_rps
 
@@ -34,21 +35,21 @@ COUNT_KEYS = ("offered", "completed", "failed", "dropped", "timed_out", "unfinis
 ROW_FORMATS = (".csv", ".parquet", ".json")
 
 
-def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
+def summary_row(summary: RunSummary) -> dict[str, Any]:
     """One run's summary as a flat row: stability, counts, metrics, utilisation per component, the twin."""
-    row: dict[str, Any] = {"stable": summary["stable"], "overflowed": ",".join(summary["overflowed"]),
-                           "slos_passed": summary["slos_passed"]}
-    row.update({key: summary["requests"][key] for key in COUNT_KEYS})
-    row["throughput_rps"] = summary["throughput_rps"]
-    row["error_rate"] = summary["error_rate"]
-    row.update({f"latency_{key}_ms": summary["latency_ms"][key] for key in LATENCY_KEYS})
-    row["mean_wait_ms"] = summary["mean_wait_ms"]
-    for name, stats in summary["components"].items():
-        if stats.get("utilisation") is not None:
-            row[f"utilisation_{name}"] = stats["utilisation"]
-    row["stopped"] = summary["stopped"]["limit"] if "stopped" in summary else ""
-    row["theory_arrival_rate_rps"] = summary["theory"]["arrival_rate_rps"]
-    row["theory_mean_latency_ms"] = summary["theory"]["mean_latency_ms"]
+    row: dict[str, Any] = {"stable": summary.stable, "overflowed": ",".join(summary.overflowed),
+                           "slos_passed": summary.slos_passed}
+    row.update({key: getattr(summary.requests, key) for key in COUNT_KEYS})
+    row["throughput_rps"] = summary.throughput_rps
+    row["error_rate"] = summary.error_rate
+    row.update({f"latency_{key}_ms": getattr(summary.latency_ms, key) for key in LATENCY_KEYS})
+    row["mean_wait_ms"] = summary.mean_wait_ms
+    for name, stats in summary.components.items():
+        if stats.utilisation is not None:
+            row[f"utilisation_{name}"] = stats.utilisation
+    row["stopped"] = summary.stopped.limit if summary.stopped else ""
+    row["theory_arrival_rate_rps"] = summary.theory.arrival_rate_rps
+    row["theory_mean_latency_ms"] = summary.theory.mean_latency_ms
     return row
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sim.experiments.statistics import confidence_interval
 from sim.model.distributions import from_spec
 from sim.results import run
+from sim.results.summary_models import ComponentPrediction, ComponentStats, RunSummary
 from sim.scenario.scenario import Scenario, parse_scenario
 from sim.theory import queues as theory
 
@@ -73,20 +74,20 @@ def case_scenario(case: ValidationCase, requests: int) -> Scenario:
     })
 
 
-def _observe(summary: dict[str, Any], metric: str) -> float:
+def _observe(summary: RunSummary, metric: str) -> float:
     if metric == "blocking_probability":
-        counts = summary["requests"]
-        return counts["dropped"] / counts["offered"] if counts["offered"] else 0.0
+        counts = summary.requests
+        return counts.dropped / counts.offered if counts.offered else 0.0
     if metric == "mean_response_ms":
-        return float(summary["latency_ms"]["mean"])
-    return float(summary["components"]["server"][metric])
+        return float(summary.latency_ms.mean or 0.0)
+    return float(getattr(summary.components["server"], metric))
 
 
 def validate_case(case: ValidationCase, replications: int = 5, base_seed: int = 1,
                   requests_per_replication: int = 6_000) -> list[dict[str, Any]]:
     """Tidy rows (one per metric) comparing ``replications`` runs of ``case`` to its closed form."""
     scenario = case_scenario(case, requests_per_replication)
-    distribution = from_spec(scenario.components["server"].service_time)  # type: ignore[union-attr]
+    distribution = from_spec(scenario.components["server"].service_time)  # type: ignore[attr-defined]
     prediction = case.predict(case.rate_rps, distribution.mean_ms, case.workers, distribution.scv)
     summaries = [run(scenario, seed=base_seed + index).summary for index in range(replications)]
     rows = []
@@ -119,51 +120,52 @@ def _relative_difference(simulated: float | None, predicted: float | None) -> fl
     return (simulated - predicted) / predicted
 
 
-def _differs(stats: dict[str, Any], predicted: dict[str, Any]) -> bool:
-    response = _relative_difference(stats.get("mean_response_ms"), predicted.get("mean_response_ms"))
-    simulated_util, predicted_util = stats.get("utilisation"), predicted.get("utilisation")
+def _differs(stats: ComponentStats, predicted: ComponentPrediction) -> bool:
+    response = _relative_difference(stats.mean_response_ms, predicted.mean_response_ms)
+    simulated_util, predicted_util = stats.utilisation, predicted.utilisation
     util_gap = 0.0 if simulated_util is None or predicted_util is None else abs(simulated_util - predicted_util)
-    return (predicted.get("mean_response_ms") is None or (response is not None and abs(response) > AGREEMENT_TOLERANCE)
+    return (predicted.mean_response_ms is None or (response is not None and abs(response) > AGREEMENT_TOLERANCE)
             or util_gap > UTILISATION_TOLERANCE)
 
 
-def _spec_reasons(scenario: Scenario, name: str, stats: dict[str, Any]) -> list[str]:
+def _spec_reasons(scenario: Scenario, name: str, stats: ComponentStats) -> list[str]:
     return scenario.components[name].difference_reasons(name, stats, scenario)
 
 
-def _note(scenario: Scenario, name: str, stats: dict[str, Any], predicted: dict[str, Any],
-          summary: dict[str, Any]) -> str:
+def _note(scenario: Scenario, name: str, stats: ComponentStats, predicted: ComponentPrediction,
+          summary: RunSummary) -> str:
     if not _differs(stats, predicted):
         return f"agrees within {AGREEMENT_TOLERANCE:.0%}"
     reasons = []
-    if not predicted.get("stable", True) or predicted.get("mean_response_ms") is None:
+    if not predicted.stable or predicted.mean_response_ms is None:
         reasons.append("load at or above capacity: theory has no steady state, the simulated queue fills and drops")
-    reasons += _spec_reasons(scenario, name, stats) + list(predicted.get("notes", []))
-    if stats.get("hit_ratio") is not None and predicted.get("hit_ratio") is not None:
-        reasons.append(f"hit ratio {stats['hit_ratio']:.0%} simulated vs {predicted['hit_ratio']:.0%} predicted")
-    if summary["requests"]["completed"] < FEW_REQUESTS:
-        reasons.append(f"short run ({summary['requests']['completed']:,} requests): sampling noise")
+    reasons += _spec_reasons(scenario, name, stats) + list(predicted.notes)
+    hit_ratio = getattr(stats, "hit_ratio", None)
+    if hit_ratio is not None and predicted.hit_ratio is not None:
+        reasons.append(f"hit ratio {hit_ratio:.0%} simulated vs {predicted.hit_ratio:.0%} predicted")
+    if summary.requests.completed < FEW_REQUESTS:
+        reasons.append(f"short run ({summary.requests.completed:,} requests): sampling noise")
     return "; ".join(reasons) if reasons else "random variation: run longer or average more seeds"
 
 
-def theory_comparison(summary: dict[str, Any], scenario: Scenario) -> list[dict[str, Any]]:
+def theory_comparison(summary: RunSummary, scenario: Scenario) -> list[dict[str, Any]]:
     """Per component: simulated and predicted utilisation and mean response, and a note on any difference."""
     rows = []
-    for name, stats in summary["components"].items():
-        predicted = summary["theory"]["components"].get(name, {})
+    for name, stats in summary.components.items():
+        predicted = summary.theory.components.get(name) or ComponentPrediction(kind=stats.kind, arrival_rate_rps=0)
         rows.append({
             "component": name,
-            "kind": stats["kind"],
-            "model": predicted.get("model", ""),
-            "utilisation_simulated": stats.get("utilisation"),
-            "utilisation_predicted": predicted.get("utilisation"),
-            "response_simulated_ms": stats.get("mean_response_ms"),
-            "response_predicted_ms": predicted.get("mean_response_ms"),
-            "response_difference": _relative_difference(stats.get("mean_response_ms"),
-                                                        predicted.get("mean_response_ms")),
-            "wait_simulated_ms": stats.get("mean_wait_ms"),
-            "throughput_simulated_rps": stats.get("throughput_rps"),
-            "capacity_simulated_rps": stats.get("capacity_rps"),
+            "kind": stats.kind,
+            "model": predicted.model,
+            "utilisation_simulated": stats.utilisation,
+            "utilisation_predicted": predicted.utilisation,
+            "response_simulated_ms": stats.mean_response_ms,
+            "response_predicted_ms": predicted.mean_response_ms,
+            "response_difference": _relative_difference(stats.mean_response_ms,
+                                                        predicted.mean_response_ms),
+            "wait_simulated_ms": stats.mean_wait_ms,
+            "throughput_simulated_rps": stats.throughput_rps,
+            "capacity_simulated_rps": stats.capacity_rps,
             "note": _note(scenario, name, stats, predicted, summary),
         })
     return rows

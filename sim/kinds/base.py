@@ -42,8 +42,19 @@ CAPACITY_UNITS = ("workers", "connections", "cache_keys")
 class ScenarioView(Protocol):
     """What a kind may read of the scenario around it: the other components and the workload."""
 
-    components: Mapping[str, ComponentSpecBase]
-    workload: WorkloadSpec
+    @property
+    def components(self) -> Mapping[str, ComponentSpecBase]: ...
+
+    @property
+    def workload(self) -> WorkloadSpec: ...
+
+
+class StatsView(Protocol):
+    """A component's measured statistics as a kind reads them: plain data or the summary's typed model."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def __getitem__(self, key: str) -> Any: ...
 
 
 @dataclass
@@ -169,10 +180,10 @@ class ComponentSpecBase(StrictModel):
         """The main controls the app offers for this component."""
         return []
 
-    def describe(self, stats: Mapping[str, Any]) -> str:
+    def describe(self, stats: StatsView) -> str:
         """Its shape in a few words for the architecture diagram, e.g. ``4×16 workers``."""
         return f"{stats.get('servers', 0)} server(s)"
 
-    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+    def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         """Why its simulated numbers may differ from the twin's, in a few words each."""
         return []

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.kinds.base import ComponentSpecBase, ScenarioView, TwinContext
+from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
 from sim.model.base import DAY_S, ComponentName, LatencyMs, Price
 from sim.model.knobs import Knob
 from sim.model.status import OK
@@ -127,11 +127,11 @@ class CacheSpec(ComponentSpecBase):
                  help="Entries older than this are treated as misses."),
         ]
 
-    def describe(self, stats: Mapping[str, Any]) -> str:
+    def describe(self, stats: StatsView) -> str:
         hit = stats.get("hit_ratio")
         return f"{self.capacity_keys:,} keys" + (f", hit {hit:.0%}" if hit is not None else "")
 
-    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+    def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         return ["the cache starts empty, so early reads miss more than in steady state"]
 
 

@@ -7,13 +7,12 @@ its service time, then releases it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.kinds.base import ComponentSpecBase, ScenarioView, TwinContext
+from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
 from sim.model.base import Price
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.keys import mix_key, mix_keys
@@ -105,10 +104,10 @@ class DatabaseSpec(ComponentSpecBase):
             integer_knob(name, "pool_size", self.pool_size, 1, 4096, "Connections per database node."),
         ]
 
-    def describe(self, stats: Mapping[str, Any]) -> str:
+    def describe(self, stats: StatsView) -> str:
         return f"{self.shards} shard(s) × {1 + self.replicas} node(s) × {self.pool_size} conn"
 
-    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+    def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         reasons = []
         if stats.get("dropped", 0) > 0:
             reasons.append(f"finite queue ({self.queue_capacity}) dropped {stats['dropped']:,} requests")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import numpy as np
 from pydantic import Field
 
 from sim.kinds.balancing import ConsistentHash, LeastConnections, PowerOfTwoChoices, make_policy
-from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, TwinContext
+from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, StatsView, TwinContext
 from sim.model.base import ComponentName, LatencyMs, Price
 from sim.model.errors import Problem
 from sim.model.keys import mix_keys
@@ -45,7 +44,7 @@ class LoadBalancerSpec(ComponentSpecBase):
     def reference_problems(cls, path: str, target: str, target_class: type[ComponentSpecBase] | None) -> list[Problem]:
         if target_class is None or getattr(target_class, "balanceable", False):
             return []
-        kind = target_class.model_fields["kind"].annotation.__args__[0]
+        kind = get_args(target_class.model_fields["kind"].annotation)[0]
         return [Problem(path, f"a load balancer fronts a service (got {target!r}, a {kind})")]
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> LoadBalancer:
@@ -90,10 +89,10 @@ class LoadBalancerSpec(ComponentSpecBase):
                      options=LOAD_BALANCER_POLICIES, option_labels=labels, component=name,
                      help="How the balancer picks an instance for each request.")]
 
-    def describe(self, stats: Mapping[str, Any]) -> str:
+    def describe(self, stats: StatsView) -> str:
         return self.policy.replace("_", " ")
 
-    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+    def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         return [f"its response is {self.target}'s plus {self.latency_ms:g} ms; see {self.target}"]
 
 

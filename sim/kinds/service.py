@@ -8,13 +8,12 @@ still queued when its caller gave up is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, TwinContext
+from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, StatsView, TwinContext
 from sim.model.base import ComponentName, Price, TimeMs
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.knobs import Knob, integer_knob
@@ -111,10 +110,10 @@ class ServiceSpec(ComponentSpecBase):
                                   component=name, help="Send this call through the cache, or bypass it."))
         return knobs
 
-    def describe(self, stats: Mapping[str, Any]) -> str:
+    def describe(self, stats: StatsView) -> str:
         return f"{self.instances}×{self.workers} workers"
 
-    def difference_reasons(self, name: str, stats: Mapping[str, Any], scenario: ScenarioView) -> list[str]:
+    def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         reasons = []
         scv = from_spec(self.service_time).scv
         if scv != 1.0 and self.workers > 1:

@@ -29,6 +29,8 @@ from sim.scenario.scenario import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.results.summary_models import RunSummary
+
 
 def _difference(history: LevelHistory, first: int, last: int) -> dict[str, float]:
     return {name: float(history.values[last, index] - history.values[first, index])
@@ -171,15 +173,15 @@ class Result:
         return {key: value for key, value in station.items() if key not in HIDDEN_STATION_KEYS}
 
     @functools.cached_property
-    def summary(self) -> dict[str, Any]:
-        """The run's digest: request counts, throughput, latency, components, bottleneck, theory."""
+    def summary(self) -> RunSummary:
+        """The run's digest: request counts, throughput, latency, components, bottleneck, theory (typed)."""
         from sim.results.summary import build_summary
 
         return build_summary(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         """The summary as a strict JSON document (a non-finite number is written as null)."""
-        return to_json(self.summary, indent=indent)
+        return to_json(self.summary.to_data(), indent=indent)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per finished request: arrival, latency, status name, class name, measured flag."""

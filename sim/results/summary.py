@@ -10,6 +10,7 @@ from sim.model.latency import PERCENTILE_LEVELS
 from sim.model.slo import evaluate, parse_slo
 from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
 from sim.results.bottleneck import find_bottleneck, overflowing, overload_entry
+from sim.results.summary_models import RunSummary
 from sim.scenario.cost import hourly_cost
 from sim.theory.predictions import ComponentTheory
 from sim.twin.equations import downstream_closure
@@ -106,8 +107,8 @@ def run_warnings(result: Result) -> list[str]:
     return warnings
 
 
-def build_summary(result: Result) -> dict[str, Any]:
-    """Everything a reader needs about one run, as plain JSON-compatible data."""
+def build_summary(result: Result) -> RunSummary:
+    """Everything a reader needs about one run, typed (``RunSummary``; ``to_data()`` gives the JSON)."""
     scenario = result.scenario
     counts = request_counts(result)
     stations = result.stations
@@ -152,4 +153,4 @@ def build_summary(result: Result) -> dict[str, Any]:
     warnings = run_warnings(result)
     if warnings:
         summary["warnings"] = warnings
-    return summary
+    return RunSummary.from_data(summary)

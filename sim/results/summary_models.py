@@ -189,6 +189,15 @@ class SloResult(SummaryModel):
     passed: bool
 
 
+class StopSummary(SummaryModel):
+    """The limit that ended a run early (``sim.model.limits.Stop``): its name and value, when, and what to do."""
+
+    limit: str = Field(description="max_events, max_wall_time_s, max_records, max_memory_mb or cancelled")
+    value: float
+    at_s: float = Field(description="simulated second at which the run stopped")
+    message: str
+
+
 class RunSummary(SummaryModel):
     """Everything a reader needs about one run (see the README's table of these keys)."""
 
@@ -207,7 +216,7 @@ class RunSummary(SummaryModel):
     throughput_rps: float = Field(description="successful requests departing in the window, per second")
     error_rate: float = Field(description="share of offered requests that did not complete")
     latency_ms: LatencyStats
-    mean_wait_ms: float = Field(description="queueing delay per request, summed over every station it waited at")
+    mean_wait_ms: float | None = Field(description="queueing delay per request, summed over every station it waited at")
     components: dict[str, SerializeAsAny[ComponentStats]]
     bottleneck: Bottleneck | None
     theory: TheorySummary
@@ -216,6 +225,7 @@ class RunSummary(SummaryModel):
     no_verdict: str | None = Field(None, description="why the run is too short for a verdict, and what to change")
     slos: list[SloResult]
     slos_passed: bool
+    stopped: StopSummary | None = Field(None, description="the limit that ended the run early, if one did")
     warnings: list[str] | None = None
 
     @classmethod
@@ -233,6 +243,7 @@ def summary_json_schema() -> dict[str, Any]:
     for kind in KINDS:
         kind_schema = component_stats_model(kind).model_json_schema()
         schema["$defs"].update(kind_schema.pop("$defs", {}))
-        variants.append({**kind_schema, "title": f"{kind} component"})
+        properties = {**kind_schema["properties"], "kind": {"const": kind, "title": "Kind", "type": "string"}}
+        variants.append({**kind_schema, "properties": properties, "title": f"{kind} component"})
     schema["properties"]["components"]["additionalProperties"] = {"oneOf": variants}
     return schema

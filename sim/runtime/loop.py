@@ -39,7 +39,8 @@ class EventLoop(simpy.Environment):
 
     def call_later(self, delay_s: float, function: Callback, argument: Any) -> None:
         """Run ``function(argument)`` after ``delay_s`` simulated seconds."""
-        heappush(self._queue, (self._now + delay_s, NORMAL, next(self._eid), function, argument))
+        entry: tuple[Any, ...] = (self._now + delay_s, NORMAL, next(self._eid), function, argument)
+        heappush(self._queue, entry)
 
     def signal(self) -> simpy.Event:
         """An event that some callback will trigger with ``succeed()`` (e.g. "every request has finished")."""

@@ -28,7 +28,7 @@ def component_kinds() -> tuple[str, ...]:
 
 def distribution_fields() -> frozenset[str]:
     """Names of the fields, in the workload or any kind, that hold a ``distribution:`` block."""
-    models = [WorkloadSpec, *KINDS.values()]
+    models: list[type[BaseModel]] = [WorkloadSpec, *KINDS.values()]
     return frozenset(name for model in models for name, field in model.model_fields.items()
                      if ExponentialSpec in _models_in(field.annotation))
 

@@ -121,7 +121,9 @@ def reference_problems(data: Mapping[str, Any]) -> list[Problem]:
                 hints[target] = did_you_mean(target, names) if len(hints) < KNOWN_NAMES_SHOWN else ""
             problems.append(Problem(path, f"no component named {target!r}{hints[target]}; components: {listing}"))
         elif referrer is not None:
-            problems += referrer.reference_problems(path, target, KINDS.get(_mapping(components[target]).get("kind")))
+            target_kind = _mapping(components[target]).get("kind")
+            target_class = KINDS.get(target_kind) if isinstance(target_kind, str) else None
+            problems += referrer.reference_problems(path, target, target_class)
     return problems
 
 

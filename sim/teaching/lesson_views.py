@@ -58,7 +58,7 @@ def results_table(lesson: Lesson, step: int, seed: int = 1) -> pd.DataFrame:
     for label, summary in summaries.items():
         row: dict[str, Any] = {"variant": label}
         for path in lesson.steps[step].show:
-            row[metric_label(path)] = summary["stable"] if path == "stable" else metric_at(summary, path)
+            row[metric_label(path)] = summary.stable if path == "stable" else metric_at(summary, path)
         rows.append(row)
     return pd.DataFrame(rows).set_index("variant")
 

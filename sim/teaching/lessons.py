@@ -19,6 +19,7 @@ from sim.model.base import StrictModel
 from sim.model.slo import COMPARISONS
 from sim.model.yaml12 import safe_load_yaml
 from sim.results import run
+from sim.results.summary_models import RunSummary, SummaryModel
 from sim.scenario.gallery import load_gallery_scenario
 from sim.scenario.overrides import with_overrides
 from sim.scenario.scenario import Scenario, ScenarioError
@@ -129,28 +130,28 @@ def load_lesson(slug: str) -> Lesson:
     return Lesson.model_validate(safe_load_yaml(paths[slug].read_text(encoding="utf-8")))
 
 
-def metric_at(summary: dict[str, Any], path: str) -> float | None:
+def metric_at(summary: RunSummary, path: str) -> float | None:
     """A number inside a run summary by dotted path (``latency_ms.p99``, ``components.db.utilisation``)."""
     node: Any = summary
     for part in path.split("."):  # station names contain '/', never '.'; a plain split is safe
-        if not isinstance(node, dict) or part not in node:
+        if not isinstance(node, dict | SummaryModel) or part not in node:
             raise KeyError(f"no metric {path!r} in the summary (stopped at {part!r})")
         node = node[part]
     return None if node is None else float(node)
 
 
 @functools.lru_cache(maxsize=256)
-def _run_variant(slug: str, step: int, label: str, seed: int) -> dict[str, Any]:
+def _run_variant(slug: str, step: int, label: str, seed: int) -> RunSummary:
     return run(load_lesson(slug).variant_scenario(step, label), seed=seed).summary
 
 
-def reveal(lesson: Lesson, step: int, seed: int = 1) -> dict[str, dict[str, Any]]:
+def reveal(lesson: Lesson, step: int, seed: int = 1) -> dict[str, RunSummary]:
     """Run (or recall) every variant of a step: label -> run summary. Same seed for all: common random numbers."""
     variants = lesson.steps[step].variants
     return {variant.label: _run_variant(lesson.slug, step, variant.label, seed) for variant in variants}
 
 
-def true_answer(prediction: PredictionSpec, summaries: dict[str, dict[str, Any]]) -> float | str:
+def true_answer(prediction: PredictionSpec, summaries: dict[str, RunSummary]) -> float | str:
     """The answer the simulation gives to a prediction question."""
     values = {label: metric_at(summary, prediction.metric) for label, summary in summaries.items()}
     if prediction.truth in ("first_above", "first_below"):

@@ -12,7 +12,7 @@ Submodules by theme: ``architecture`` (the diagram), ``run`` (one run over time,
 Example:
     >>> import sim  # doctest: +SKIP
     >>> result = sim.run(sim.load_scenario("scenarios/single-server.yaml"))  # doctest: +SKIP
-    >>> throughput_figure(result.timeseries(), result.summary["warmup_s"]).show()  # doctest: +SKIP
+    >>> throughput_figure(result.timeseries(), result.summary.warmup_s).show()  # doctest: +SKIP
 """
 
 from sim.viz.architecture import (
