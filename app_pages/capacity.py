@@ -9,7 +9,6 @@ of an earlier run.
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -23,12 +22,13 @@ import sim
 from app_pages.monitoring import measured_controls
 from app_pages.shared import APP_LIMITS, current_selection, milliseconds, session_executor
 from sim import viz
-from sim.experiment import SIZE_FIELDS
-from sim.knobs import Knob, offered_rate_estimate, scenario_knobs
-from sim.planning import metric_column
-from sim.scenario import scenario_from_json
-from sim.slo import LATENCY_METRICS, Slo, parse_slo
-from sim.twin_predict import predict, saturation_rate_rps
+from sim.experiments.planning import metric_column
+from sim.experiments.studies import SIZE_FIELDS
+from sim.model.slo import LATENCY_METRICS, Slo, parse_slo
+from sim.scenario.scenario import scenario_from_json
+from sim.teaching.knobs import Knob, scenario_knobs
+from sim.teaching.sizing import duration_for_visits
+from sim.twin.predict import predict, saturation_rate_rps
 
 DEFAULT_SLO = "p99 < 200ms"
 LOAD_RANGE = (0.1, 1.2)  # of the twin's capacity estimate: from idle to past the wall
@@ -111,11 +111,7 @@ def latency_objective(objectives: list[Slo]) -> Slo | None:
 
 def default_run_s(scenario: sim.Scenario) -> float:
     """Simulated seconds per replication that keep one run near ``VISITS_PER_RUN`` component visits."""
-    rate_rps = offered_rate_estimate(scenario.workload)
-    if not rate_rps:
-        return float(scenario.duration_s)
-    affordable_s = math.floor(VISITS_PER_RUN / (rate_rps * len(scenario.components)))
-    return float(max(MIN_RUN_S, min(scenario.duration_s, affordable_s)))
+    return duration_for_visits(scenario, VISITS_PER_RUN, MIN_RUN_S)
 
 
 def reporter(bar: Any, what: str) -> Reporter:

@@ -10,9 +10,10 @@ import streamlit as st
 import sim
 from app_pages.shared import current_selection, knob_widget, milliseconds, percent, rate, simulate, stopped_note
 from sim import viz
-from sim.cost import capacity, hourly_cost
-from sim.knobs import Knob, alternative_value, scenario_knobs
-from sim.overrides import with_overrides
+from sim.results.summary_models import RunSummary
+from sim.scenario.cost import capacity, hourly_cost
+from sim.scenario.overrides import with_overrides
+from sim.teaching.knobs import Knob, alternative_value, scenario_knobs
 
 
 def default_knob_index(knobs: list[Knob]) -> int:
@@ -30,9 +31,9 @@ def variant(column: Any, name: str, knob: Knob, key: str, value: Any) -> Any:
         return knob_widget(knob, key, value=value)
 
 
-def describe_difference(summaries: dict[str, dict[str, Any]], capacities: dict[str, dict[str, float]]) -> str:
+def describe_difference(summaries: dict[str, RunSummary], capacities: dict[str, dict[str, float]]) -> str:
     """One sentence: how B's p99 compares with A's, and what it costs in servers."""
-    p99_a, p99_b = (summaries[name]["latency_ms"]["p99"] for name in "AB")
+    p99_a, p99_b = (summaries[name].latency_ms.p99 for name in "AB")
     servers_a, servers_b = (capacities[name]["servers"] for name in "AB")
     if p99_a is None or p99_b is None:
         latency = "One variant completed no requests, so there is no p99 to compare"
@@ -55,17 +56,16 @@ def describe_difference(summaries: dict[str, dict[str, Any]], capacities: dict[s
     return f"{latency}, {cost}."
 
 
-def table(summaries: dict[str, dict[str, Any]], capacities: dict[str, dict[str, float]]) -> pd.DataFrame:
+def table(summaries: dict[str, RunSummary], capacities: dict[str, dict[str, float]]) -> pd.DataFrame:
     rows = {}
     for name, summary in summaries.items():
-        latency = summary["latency_ms"]
+        latency = summary.latency_ms
         rows[f"Variant {name}"] = {
-            "throughput (req/s)": rate(summary["throughput_rps"]),
-            "p50": milliseconds(latency["p50"]), "p95": milliseconds(latency["p95"]),
-            "p99": milliseconds(latency["p99"]), "error rate": percent(summary["error_rate"]),
-            "bottleneck": (summary.get("bottleneck") or {}).get("component", "–"),
-            "stable": {True: "yes", None: "no verdict"}.get(summary["stable"], "no: " + ", ".join(
-                summary["overflowed"])),
+            "throughput (req/s)": rate(summary.throughput_rps),
+            "p50": milliseconds(latency.p50), "p95": milliseconds(latency.p95),
+            "p99": milliseconds(latency.p99), "error rate": percent(summary.error_rate),
+            "bottleneck": summary.bottleneck.component if summary.bottleneck else "–",
+            "stable": {True: "yes", None: "no verdict"}.get(summary.stable, "no: " + ", ".join(summary.overflowed)),
             "servers (workers + connections)": f"{capacities[name]['servers']:,}",
             "cache keys": f"{capacities[name]['cache_keys']:,}",
         }
@@ -99,14 +99,14 @@ def main() -> None:
     for column, name in ((column_a, "A"), (column_b, "B")):
         summary = summaries[name]
         metrics = column.columns(3)
-        metrics[0].metric("p99", milliseconds(summary["latency_ms"]["p99"]))
-        metrics[1].metric("Throughput (req/s)", rate(summary["throughput_rps"]))
+        metrics[0].metric("p99", milliseconds(summary.latency_ms.p99))
+        metrics[1].metric("Throughput (req/s)", rate(summary.throughput_rps))
         metrics[2].metric("Servers", f"{capacities[name]['servers']:,}")
         stopped_note(summary, column)
-        if summary["stable"] is False:
-            column.error(f"Unstable: {', '.join(summary['overflowed'])} overflowed.")
-        elif summary["stable"] is None:
-            column.error(summary["no_verdict"])
+        if summary.stable is False:
+            column.error(f"Unstable: {', '.join(summary.overflowed)} overflowed.")
+        elif summary.stable is None:
+            column.error(summary.no_verdict)
         column.plotly_chart(viz.architecture_figure(scenarios[name], summary), key=f"architecture-{name}")
     st.dataframe(table(summaries, capacities))
     st.plotly_chart(viz.compare_latency_figure({f"{name}: {knob.label} = {knob.format_option(values[name])}":

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from sim import viz
-from sim.lesson_views import (
+from sim.teaching.lesson_views import (
     exercise_markdown,
     metric_label,
     results_table,
@@ -22,7 +22,7 @@ from sim.lesson_views import (
     step_markdown,
     verdict,
 )
-from sim.lessons import Lesson, PredictionSpec, lesson_paths, load_lesson
+from sim.teaching.lessons import Lesson, PredictionSpec, lesson_paths, load_lesson
 
 DEFAULT_SEED = 1  # the seed the lessons' claims are checked on
 GOOD_VERDICTS = ("Right", "Spot on", "Close")

@@ -15,9 +15,10 @@ import sim
 from app_pages.shared import MAX_UPLOAD_MB
 from sim import viz
 from sim.interop.dashboard import dashboard_series
-from sim.interop.loadtest_results import LoadTestError, measured_points, parse_load_test
+from sim.interop.loadtest_readers import parse_load_test
+from sim.interop.loadtest_results import LoadTestError, measured_points
 from sim.interop.openmetrics import openmetrics_text
-from sim.scenario import scenario_from_json
+from sim.scenario.scenario import scenario_from_json
 
 CHART_CONFIG = {"displaylogo": False}
 

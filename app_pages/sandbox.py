@@ -21,9 +21,11 @@ from app_pages.shared import (
     stopped_note,
 )
 from sim import viz
-from sim.knobs import Knob, changed_values, scenario_knobs, shortened_note
-from sim.overrides import with_overrides
-from sim.validation import theory_comparison
+from sim.experiments.validation import theory_comparison
+from sim.results.summary_models import RunSummary
+from sim.scenario.overrides import with_overrides
+from sim.teaching.knobs import Knob, changed_values, scenario_knobs
+from sim.teaching.sizing import shortened_note
 
 CHART_CONFIG = {"displaylogo": False}
 VIEWS = ("Diagram", "Dashboard")
@@ -49,56 +51,56 @@ def knob_controls(knobs: list[Knob], key_prefix: str) -> dict[str, Any]:
 FEW_DEPARTURES = 1000  # below this many (±6% at 95%), a throughput is shown with its interval
 
 
-def verdict(summary: dict[str, Any]) -> None:
+def verdict(summary: RunSummary) -> None:
     """No verdict, or the overload: each overflowed station with offered load against capacity (the bottleneck's
     own sentence follows in its box)."""
-    if summary.get("no_verdict"):
-        st.error(f"**No verdict.** {summary['no_verdict'][len('no verdict: '):]}.", icon=":material/block:")
-    if summary["stable"] is False:
-        overflowed = ", ".join(summary["overflowed"]) or "the system"
-        bottleneck = (summary.get("bottleneck") or {}).get("component")
-        details = "".join(f"\n- {entry['message']}." for entry in summary["overload"] if entry["station"] != bottleneck)
+    if summary.no_verdict:
+        st.error(f"**No verdict.** {summary.no_verdict[len('no verdict: '):]}.", icon=":material/block:")
+    if summary.stable is False:
+        overflowed = ", ".join(summary.overflowed) or "the system"
+        bottleneck = summary.bottleneck.component if summary.bottleneck else None
+        details = "".join(f"\n- {entry.message}." for entry in summary.overload if entry.station != bottleneck)
         st.error(f"**Unstable: {overflowed} overflowed.** Requests arrive faster than it can serve them, so its "
                  "queue grows until it is full and then drops requests (see the queue-length chart)." + details,
                  icon=":material/error:")
 
 
-def throughput_text(summary: dict[str, Any]) -> str:
+def throughput_text(summary: RunSummary) -> str:
     """Throughput, with its 95% interval when the window holds few departures (a Poisson count)."""
-    departures = summary["throughput_rps"] * summary["measured_s"]
+    departures = summary.throughput_rps * summary.measured_s
     if departures >= FEW_DEPARTURES:
-        return rate(summary["throughput_rps"])
-    return f"{rate(summary['throughput_rps'])} ± {1.96 * math.sqrt(departures) / summary['measured_s']:,.0f}"
+        return rate(summary.throughput_rps)
+    return f"{rate(summary.throughput_rps)} ± {1.96 * math.sqrt(departures) / summary.measured_s:,.0f}"
 
 
-def headline(summary: dict[str, Any]) -> None:
+def headline(summary: RunSummary) -> None:
     """Throughput, latency percentiles, error and drop rates, the verdict and the bottleneck."""
     verdict(summary)
     stopped_note(summary)
-    for warning in summary.get("warnings", []):
-        if warning != summary.get("stopped", {}).get("message"):
+    for warning in summary.warnings or []:
+        if summary.stopped is None or warning != summary.stopped.message:
             st.warning(warning)
-    counts, latency = summary["requests"], summary["latency_ms"]
+    counts, latency = summary.requests, summary.latency_ms
     columns = st.columns(6)
     columns[0].metric("Throughput (req/s)", throughput_text(summary),
                       help="Successful requests that finished inside the measured window, per second (± a 95% "
                       "interval when only a few did).")
-    columns[1].metric("p50", milliseconds(latency["p50"]))
-    columns[2].metric("p95", milliseconds(latency["p95"]))
-    columns[3].metric("p99", milliseconds(latency["p99"]))
-    columns[4].metric("Error rate", percent(summary["error_rate"]), help="Requests that failed, were dropped or "
+    columns[1].metric("p50", milliseconds(latency.p50))
+    columns[2].metric("p95", milliseconds(latency.p95))
+    columns[3].metric("p99", milliseconds(latency.p99))
+    columns[4].metric("Error rate", percent(summary.error_rate), help="Requests that failed, were dropped or "
                       "timed out, or were unfinished at the end, out of those offered.")
-    columns[5].metric("Drop rate", percent(counts["dropped"] / counts["offered"] if counts["offered"] else 0.0),
+    columns[5].metric("Drop rate", percent(counts.dropped / counts.offered if counts.offered else 0.0),
                       help="Requests turned away by a full queue.")
-    if latency["mean"] is None and counts["unfinished"]:
+    if latency.mean is None and counts.unfinished:
         st.caption(f"No latency: none of the requests that arrived in the measured window finished; "
-                   f"{counts['unfinished']:,} were still queued when the run's drain ended.")
-    bottleneck = summary.get("bottleneck")
+                   f"{counts.unfinished:,} were still queued when the run's drain ended.")
+    bottleneck = summary.bottleneck
     if bottleneck:
-        busiest = max((value for stats in summary["components"].values()
+        busiest = max((value for stats in summary.components.values()
                        if (value := viz.hottest_utilisation(stats)) is not None), default=0.0)
-        show = st.error if summary["stable"] is False else st.warning if busiest >= BUSY else st.info
-        show(f"**Bottleneck: {bottleneck['component']}.** {bottleneck['reason']}.",
+        show = st.error if summary.stable is False else st.warning if busiest >= BUSY else st.info
+        show(f"**Bottleneck: {bottleneck.component}.** {bottleneck.reason}.",
              icon=":material/local_fire_department:")
 
 
@@ -106,7 +108,7 @@ def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
     """The architecture diagram (or the monitoring dashboard), the time series and the latency distribution;
     returns the free chart slot."""
     summary, series = data["summary"], data["timeseries"]
-    warmup_s = summary["warmup_s"]
+    warmup_s = summary.warmup_s
     view = st.radio("View", VIEWS, horizontal=True, key="sandbox|view", help="The dashboard shows the run as "
                     "monitoring would: RED per service, USE per station, from Prometheus-style metrics.")
     if view == VIEWS[1]:
@@ -185,10 +187,10 @@ def main() -> None:
     data = simulate(scenario.model_dump_json(), selection.seed)
     summary = data["summary"]
     headline(summary)
-    st.caption(f"{load_text(scenario)}: {summary['requests']['offered']:,} requests over "
-               f"{summary['duration_s']:g} simulated s "
-               f"(seed {selection.seed}, first {summary['warmup_s']:g} s discarded as warm-up); the engine took "
-               f"**{summary['wall_time_s'] * 1000:.0f} ms**. Settings already seen come back from the cache.")
+    st.caption(f"{load_text(scenario)}: {summary.requests.offered:,} requests over "
+               f"{summary.duration_s:g} simulated s "
+               f"(seed {selection.seed}, first {summary.warmup_s:g} s discarded as warm-up); the engine took "
+               f"**{summary.wall_time_s * 1000:.0f} ms**. Settings already seen come back from the cache.")
     right = charts(scenario, data, selection.seed)
     rows = theory_comparison(summary, scenario)
     theory_section(right, rows)

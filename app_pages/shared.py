@@ -23,11 +23,13 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import sim
-from sim.executors import Executor
-from sim.gallery import DEFAULT_SCENARIO, first_sentence, gallery_paths, load_gallery_scenario
-from sim.knobs import Knob, default_duration_s, with_duration
-from sim.pool import PoolExecutor, SimulationPool, Ticket, run_digest, run_records_csv
-from sim.scenario import scenario_from_json
+from sim.experiments.executors import Executor
+from sim.experiments.pool import PoolExecutor, SimulationPool, Ticket, run_digest, run_records_csv
+from sim.results.summary_models import RunSummary
+from sim.scenario.gallery import DEFAULT_SCENARIO, first_sentence, gallery_paths, load_gallery_scenario
+from sim.scenario.scenario import scenario_from_json
+from sim.teaching.knobs import Knob
+from sim.teaching.sizing import default_duration_s, with_duration
 
 SELECTION_KEY = "selection"
 MAX_UPLOAD_MB = 5  # larger than the 1 MB scenario limit, so oversized files get the same message as the CLI
@@ -139,11 +141,11 @@ def parse_upload(data: bytes, file_name: str, trace_name: str = "", trace_data: 
         return None, [str(problem) for problem in error.problems]
 
 
-def stopped_note(summary: dict[str, Any], container: Any = st) -> None:
+def stopped_note(summary: RunSummary, container: Any = st) -> None:
     """A visible note when a run was stopped early by a limit (the app's budget or the file's own)."""
-    stopped = summary.get("stopped")
+    stopped = summary.stopped
     if stopped:
-        container.warning(f"**Stopped early ({stopped['limit']}).** {stopped['message']}. This app runs each "
+        container.warning(f"**Stopped early ({stopped.limit}).** {stopped.message}. This app runs each "
                           f"simulation within {APP_LIMITS['max_wall_time_s']:g} s of computing and "
                           f"{APP_LIMITS['max_events']:,} events; for the whole run use `python -m sim run`.",
                           icon=":material/timer_off:")

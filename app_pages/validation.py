@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from sim import viz
-from sim.validation import validation_rows
+from sim.experiments.validation import validation_rows
 
 
 @st.cache_data(max_entries=16, show_spinner="Running replications…")

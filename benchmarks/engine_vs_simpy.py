@@ -255,13 +255,13 @@ def print_checks(mm1: tuple[Timing, Timing, float], tier: tuple[Timing, Timing, 
     """Evidence that the two models simulate the same system (the engine's numbers from ``result.summary``)."""
     baseline, engine, duration_s = mm1
     simpy_ms = measured_mean_ms(baseline.output, duration_s)
-    engine_ms = engine.output.summary["latency_ms"]["mean"]
+    engine_ms = engine.output.summary.latency_ms.mean
     theory_ms = MM1_SERVICE_MS / (1.0 - MM1_RATE_RPS * MM1_SERVICE_MS / 1000.0)
     difference = abs(engine_ms - simpy_ms) / simpy_ms
     verdict = "OK" if difference <= AGREEMENT_TOLERANCE else "MISMATCH"
     print(f"sanity M/M/1 mean latency: SimPy {simpy_ms:.2f} ms, engine {engine_ms:.2f} ms, theory {theory_ms:.2f} ms; "
           f"differ by {difference:.1%} (tolerance {AGREEMENT_TOLERANCE:.0%}) -> {verdict}")
-    hit_ratio = tier[1].output.summary["components"]["cache"]["hit_ratio"]
+    hit_ratio = tier[1].output.summary.components["cache"].hit_ratio
     print(f"multi-tier cache hit ratio: engine {hit_ratio:.3f} (emerges from LRU), "
           f"SimPy {TIER_HIT_RATIO:.3f} (drawn)")
 

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 import sim
-from sim.result import Result
+from sim.results.result import Result
 
 CONFIDENCE_LEVEL = 0.95
 # The tests are seeded, so "flaky" means "fails for a seed set that a correct engine could produce".

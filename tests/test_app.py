@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.cli import app as cli_app
-from sim.gallery import gallery_paths
+from sim.scenario.gallery import gallery_paths
 from tests.app_helpers import APP, ROOT, assert_healthy, figure
 
 SINGLE = "gallery:single-server"

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sim.cost import hourly_cost
-from sim.gallery import gallery_paths, load_gallery_scenario
-from sim.overrides import with_overrides
-from sim.twin_predict import end_to_end_ms, predict
+from sim.scenario.cost import hourly_cost
+from sim.scenario.gallery import gallery_paths, load_gallery_scenario
+from sim.scenario.overrides import with_overrides
+from sim.twin.predict import end_to_end_ms, predict
 from tests.app_helpers import APP, assert_healthy, figure
 
 PAGE = "app_pages/capacity.py"
@@ -148,7 +148,8 @@ def test_the_twin_line_ends_for_good_at_saturation() -> None:
 
 
 def test_measured_load_test_is_drawn_over_the_simulated_curve() -> None:
-    from sim.interop.loadtest_results import measured_points, read_load_test
+    from sim.interop.loadtest_readers import read_load_test
+    from sim.interop.loadtest_results import measured_points
     from tests.conftest import PROJECT_ROOT
 
     jtl = PROJECT_ROOT / "tests" / "fixtures" / "loadtest" / "jmeter.jtl"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sim.lesson_views import verdict
-from sim.lessons import Lesson, lesson_paths, load_lesson
+from sim.teaching.lesson_views import verdict
+from sim.teaching.lessons import Lesson, lesson_paths, load_lesson
 from sim.viz.dashboard import PANELS
 from tests.app_helpers import APP, assert_healthy
 

@@ -13,7 +13,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from sim.cli import app as cli_app
+from sim.cli.main import app as cli_app
 from tests.app_helpers import APP, assert_healthy
 
 PAGE_SECONDS = 5.0

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import sim
 from app_pages.shared import APP_LIMITS, worker_pool
-from sim.scenario import UPLOAD_NAMES_NO_FILES
+from sim.scenario.scenario import UPLOAD_NAMES_NO_FILES
 from tests.app_helpers import APP, HEAVY, ROOT, assert_healthy
 
 SINGLE = yaml.safe_load((ROOT / "scenarios" / "single-server.yaml").read_text(encoding="utf-8"))

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from sim import cli_experiment
 from sim.cli import app
-from sim.outputs import to_json, write_atomically
+from sim.cli import experiments as cli_experiment
+from sim.model.outputs import to_json, write_atomically
 from tests.conftest import PROJECT_ROOT
 
 runner = CliRunner()

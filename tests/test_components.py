@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 
 import sim
-from sim.components.base import DROPPED, OK, TIMED_OUT, Request, call_later
-from sim.components.cache import LruCache
-from sim.components.database import shard_of
-from sim.components.policies import ConsistentHash, LeastConnections, PowerOfTwoChoices, RoundRobin
-from sim.engine import Model
-from sim.rng import RandomStreams
+from sim.engine.run import Model
+from sim.kinds.balancing import ConsistentHash, LeastConnections, PowerOfTwoChoices, RoundRobin
+from sim.kinds.cache import LruCache
+from sim.kinds.database import shard_of
+from sim.model.status import DROPPED, OK, TIMED_OUT
+from sim.runtime.requests import Request
+from sim.runtime.rng import RandomStreams
 
 
 def fixed(mean_ms: float) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def trace(model: Model, entry: str, arrivals: list[tuple[float, int, bool]]) -> 
     for number, (time_s, key, is_write) in enumerate(arrivals):
         def send(request_number: int, key: int = key, is_write: bool = is_write, time_s: float = time_s) -> None:
             component.accept(Request(time_s, 0, is_write, key), reply, request_number)
-        call_later(model.env, time_s, send, number)
+        model.env.call_later(time_s, send, number)
     model.env.run()
     return sorted(finished)
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import sim
-from sim.executors import DaskExecutor
+from sim.experiments.executors import DaskExecutor
 from tests.conftest import single_service
 
 distributed = pytest.importorskip("distributed")

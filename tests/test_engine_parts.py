@@ -9,21 +9,21 @@ import pytest
 import simpy
 
 import sim
-from sim.cache_theory import lru_hit_ratio
-from sim.components.base import Environment, call_later
-from sim.profiles import rate_function
-from sim.specs import WorkloadSpec
-from sim.trace import read_trace
-from sim.twin_predict import predict
-from sim.workload import key_probabilities
+from sim.model.keys import key_probabilities
+from sim.model.profiles import rate_function
+from sim.model.traces import read_trace
+from sim.model.workload import WorkloadSpec
+from sim.runtime.loop import EventLoop
+from sim.theory.cache import lru_hit_ratio
+from sim.twin.predict import predict
 from tests.conftest import SCENARIO_DIRECTORY
 
 
 def test_run_until_leaves_events_at_the_limit_and_interleaves_simpy_events() -> None:
-    env = Environment()
+    env = EventLoop()
     seen: list[tuple[str, float]] = []
-    call_later(env, 1.0, lambda label: seen.append((label, env.now)), "call at 1")
-    call_later(env, 3.0, lambda label: seen.append((label, env.now)), "call at 3")
+    env.call_later(1.0, lambda label: seen.append((label, env.now)), "call at 1")
+    env.call_later(3.0, lambda label: seen.append((label, env.now)), "call at 3")
     env.timeout(2.0).callbacks.append(lambda _event: seen.append(("timeout at 2", env.now)))
     env.run(until=3.0)
     assert seen == [("call at 1", 1.0), ("timeout at 2", 2.0)]  # as in SimPy: the event at the limit waits
@@ -33,7 +33,7 @@ def test_run_until_leaves_events_at_the_limit_and_interleaves_simpy_events() -> 
     with pytest.raises(ValueError, match="greater than the current"):
         env.run(until=2.0)
     with pytest.raises(simpy.core.EmptySchedule):
-        Environment().step()
+        EventLoop().step()
 
 
 def test_stage_rates_follow_their_ramps() -> None:

@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from stats_helpers import assert_agrees_with_theory
 from typer.testing import CliRunner
 
 import sim
-from sim import theory
 from sim.cli import app
-from sim.planning import Candidate, pareto_frontier, parse_values, parse_vary
-from sim.usl import fit_usl
-from sim.warmup import confidence_interval, mser_truncation, student_t_quantile
+from sim.experiments.planning import Candidate, pareto_frontier, parse_values, parse_vary
+from sim.experiments.scaling import fit_usl
+from sim.experiments.statistics import confidence_interval, mser_truncation, student_t_quantile
+from sim.theory import queues as theory
 from tests.conftest import single_service
+from tests.stats_helpers import assert_agrees_with_theory
 
 runner = CliRunner()
 

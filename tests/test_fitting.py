@@ -12,7 +12,8 @@ from scipy import stats
 import sim
 from sim.interop.calibrate import NETWORK, calibrate
 from sim.interop.fitting import fit_quantiles, fit_samples, kolmogorov_p_value, latency_knee, normal_quantile
-from sim.interop.loadtest_results import ALL, LoadTest, RequestStats, read_load_test, stats_from_samples
+from sim.interop.loadtest_readers import read_load_test
+from sim.interop.loadtest_results import ALL, LoadTest, RequestStats, stats_from_samples
 from tests.conftest import PROJECT_ROOT
 
 TEMPLATE = sim.load_scenario(PROJECT_ROOT / "tests" / "loadtest" / "template.yaml")

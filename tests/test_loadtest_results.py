@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.interop import loadtest_results
-from sim.interop.loadtest_results import LoadTestError, read_load_test
+from sim.interop.loadtest_readers import read_load_test
+from sim.interop.loadtest_results import LoadTestError
 from tests.conftest import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "loadtest"

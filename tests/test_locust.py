@@ -30,9 +30,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.interop.loadtest_results import read_load_test
-from sim.overrides import with_overrides
-from sim.twin_predict import theory_summary
+from sim.interop.loadtest_readers import read_load_test
+from sim.scenario.overrides import with_overrides
+from sim.twin.predict import theory_summary
 from tests.conftest import PROJECT_ROOT
 from tests.real_tools import free_port, record, stop, wait_for_http
 

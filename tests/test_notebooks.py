@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from sim.lessons import lesson_paths, load_lesson
+from sim.teaching.lessons import lesson_paths, load_lesson
 from tests.conftest import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "tools"))

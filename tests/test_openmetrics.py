@@ -15,7 +15,7 @@ import sim
 from sim.cli import app
 from sim.interop.metrics_table import build_metrics_table, field_metric, front_doors
 from sim.interop.openmetrics import SIM_EPOCH_S, FrozenCollector, openmetrics_text, prometheus_metrics
-from sim.metrics import LevelHistory
+from sim.runtime.recorder import LevelHistory
 from tests.conftest import SCENARIO_DIRECTORY
 
 

@@ -10,8 +10,8 @@ import yaml
 from typer.testing import CliRunner
 
 import sim
-from sim.analysis import overflowing
 from sim.cli import app
+from sim.results.bottleneck import overflowing
 
 runner = CliRunner()
 EXAMPLE_CAPACITY_RPS = 100.0  # one worker at 10 ms per request

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import sim
-from sim.pool import SimulationPool, run_digest
+from sim.experiments.pool import SimulationPool, run_digest
 from tests.app_helpers import HEAVY
 
 LONG_BUDGET = {"max_wall_time_s": 60.0}  # long enough that only a cancel can stop the heavy run early
@@ -32,8 +32,8 @@ def test_a_new_task_of_the_same_owner_cancels_the_previous_one(pool: SimulationP
     cancelled = first.future.result(timeout=ANSWER_S) if not first.future.cancelled() else None
     if cancelled is not None:  # it had started: its watchdog saw the flag
         assert cancelled["summary"]["stopped"]["limit"] == "cancelled"
-    answer = second.future.result(timeout=ANSWER_S)["summary"]
-    expected = sim.run(light, seed=1).summary
+    answer = second.future.result(timeout=ANSWER_S)["summary"].to_data()
+    expected = sim.run(light, seed=1).summary.to_data()
     for summary in (answer, expected):
         summary.pop("wall_time_s")
     assert answer == expected  # the same seed gives the same numbers in a worker process

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.components.base import OK
 from sim.interop.metrics_table import LATENCY_BUCKETS_S
 from sim.interop.openmetrics import SIM_EPOCH_S, write_openmetrics
+from sim.model.status import OK
 from tests.conftest import PROJECT_ROOT, SCENARIO_DIRECTORY
 from tests.real_tools import prometheus, promql, record, require_binary, scalar
 

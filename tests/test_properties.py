@@ -6,10 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.components.base import Environment, Request, Station, Visit
-from sim.components.cache import LruCache
-from sim.components.policies import ConsistentHash, LeastConnections, RoundRobin
-from sim.overrides import get_field, with_overrides
+from sim.kinds.balancing import ConsistentHash, LeastConnections, RoundRobin
+from sim.kinds.cache import LruCache
+from sim.runtime.loop import EventLoop
+from sim.runtime.requests import Request, Visit
+from sim.runtime.stations import Station
+from sim.scenario.overrides import get_field, with_overrides
 from tests.conftest import single_service
 
 
@@ -46,7 +48,7 @@ def test_consistent_hash_answers_a_valid_instance(instances: int, key: int) -> N
 @given(servers=st.integers(1, 4), capacity=st.integers(0, 5),
        actions=st.lists(st.sampled_from(["arrive", "finish"]), max_size=80))
 def test_station_respects_servers_and_queue_bound(servers: int, capacity: int, actions: list[str]) -> None:
-    env = Environment()
+    env = EventLoop()
     started: list[Visit] = []
     station = Station(env, "s", servers, capacity, started.append)
     accepted = dropped = released = 0

@@ -183,3 +183,34 @@ def test_the_readme_python_example_runs() -> None:
     exec(compile(block.replace('"scenarios/', f'"{PROJECT_ROOT}/scenarios/'), "README.md", "exec"), namespace)
     result = namespace["result"]
     assert isinstance(result, sim.Result) and result.summary["latency_ms"]["p99"] > 0
+
+
+def json_key_table() -> set[str]:
+    """The top-level keys the README's ``--json`` table names (first column, in backticks)."""
+    section = README.split("### The `--json` document", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {key for row in rows for key in re.findall(r"`(\w+)`", row.split("|")[1])}
+
+
+def test_the_json_key_table_names_every_summary_field_and_no_other() -> None:
+    from sim.results.summary_models import RunSummary
+
+    assert json_key_table() == set(RunSummary.model_fields)
+
+
+def test_schema_summary_describes_what_run_json_prints() -> None:
+    import jsonschema
+
+    def python_m_sim(*arguments: str) -> str:
+        outcome = subprocess.run([sys.executable, "-m", "sim", *arguments], capture_output=True, text=True,
+                                 cwd=PROJECT_ROOT, timeout=120, check=True)
+        return outcome.stdout
+
+    schema = json.loads(python_m_sim("schema", "--summary"))
+    for name in ("cache-aside", "sharded-db"):
+        document = json.loads(python_m_sim("run", f"scenarios/{name}.yaml", "--duration", "6", "--json"))
+        jsonschema.validate(document, schema)
+    assert schema["properties"]["latency_ms"]["$ref"].endswith("LatencyStats")
+    cache = next(variant for variant in schema["properties"]["components"]["additionalProperties"]["oneOf"]
+                 if variant["title"] == "cache component")
+    assert "hit_ratio" in cache["properties"]

@@ -9,15 +9,16 @@ import sys
 import numpy as np
 
 import sim
-from sim.overrides import with_overrides
-from sim.rng import RandomStreams
+from sim.results.summary_models import RunSummary
+from sim.runtime.rng import RandomStreams
+from sim.scenario.overrides import with_overrides
 from tests.conftest import PROJECT_ROOT, SCENARIO_DIRECTORY
 
 CACHE_ASIDE = SCENARIO_DIRECTORY / "cache-aside.yaml"
 
 
-def without_timing(summary: dict) -> dict:
-    return {key: value for key, value in summary.items() if key != "wall_time_s"}
+def without_timing(summary: RunSummary) -> dict:
+    return {key: value for key, value in summary.to_data().items() if key != "wall_time_s"}
 
 
 def test_same_seed_gives_identical_json() -> None:
@@ -30,10 +31,10 @@ def test_same_seed_gives_identical_json() -> None:
 
 def test_same_seed_in_another_process() -> None:
     code = (f"import json, sim; r = sim.run(sim.load_scenario({str(CACHE_ASIDE)!r}), seed=5, duration_s=5); "
-            "print(json.dumps(r.summary['latency_ms']))")
+            "print(json.dumps(r.summary.latency_ms.to_data()))")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT,
                                timeout=60, check=True)
-    here = sim.run(sim.load_scenario(CACHE_ASIDE), seed=5, duration_s=5).summary["latency_ms"]
+    here = sim.run(sim.load_scenario(CACHE_ASIDE), seed=5, duration_s=5).summary.latency_ms.to_data()
     assert json.loads(completed.stdout) == here
 
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import sim
-from sim.scenario import UPLOAD_NAMES_NO_FILES
+from sim.scenario.scenario import UPLOAD_NAMES_NO_FILES
 from tests.conftest import PROJECT_ROOT
 
 SINGLE = (PROJECT_ROOT / "scenarios" / "single-server.yaml").read_text(encoding="utf-8")
@@ -140,7 +140,7 @@ def test_trace_bytes_that_are_not_utf8_or_hold_huge_fields_are_refused_cleanly(t
 
 
 def test_trace_row_and_byte_limits_hold_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sim import trace as trace_module
+    from sim.model import traces as trace_module
 
     monkeypatch.setattr(trace_module, "MAX_TRACE_ROWS", 1_000)
     monkeypatch.setattr(trace_module, "CHUNK_ROWS", 100)  # the limit is met after 11 chunks, not at the end

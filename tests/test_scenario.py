@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.cli import app
-from sim.scenario import parse_scenario_text
+from sim.scenario.scenario import parse_scenario_text
 from tests.conftest import single_service
 
 BASE = single_service()

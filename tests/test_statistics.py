@@ -13,11 +13,11 @@ import itertools
 from typing import Any
 
 import pytest
-from stats_helpers import assert_agrees_with_theory, metric, replicate
 
 import sim
 from sim import theory
-from sim.result import Result
+from sim.results.result import Result
+from tests.stats_helpers import assert_agrees_with_theory, metric, replicate
 
 SEEDS = tuple(range(1, 11))
 METAMORPHIC_SEEDS = (1, 2)

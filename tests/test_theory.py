@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim import theory
-from sim.cache_theory import che_characteristic_time, lru_hit_ratio, zipf_probabilities
+from sim.model.keys import zipf_probabilities
 from sim.theory import (
     erlang_b,
     erlang_c,
@@ -28,6 +28,7 @@ from sim.theory import (
     mmck,
     station,
 )
+from sim.theory.cache import che_characteristic_time, lru_hit_ratio
 
 # M/M/2 with lambda 10/s and 150 ms service: a = 1.5 erlangs, rho = 0.75.
 # Erlang C = (a^2/2! * 2/(2 - a)) / (1 + a + a^2/2! * 2/(2 - a)) = 4.5 / 7 = 9/14,

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import sim
-from sim import theory
-from sim.gallery import gallery_paths, load_gallery_scenario
-from sim.overrides import with_overrides
-from sim.twin_predict import end_to_end_ms, predict, saturation_rate_rps
-from sim.usl import latency_vs_load
+from sim.experiments.scaling import latency_vs_load
+from sim.scenario.gallery import gallery_paths, load_gallery_scenario
+from sim.scenario.overrides import with_overrides
+from sim.theory import queues as theory
+from sim.twin.predict import end_to_end_ms, predict, saturation_rate_rps
 from tests.stats_helpers import assert_agrees_with_theory, metric, replicate
 
 API_MS, BACKEND_MS = 4.0, 6.0

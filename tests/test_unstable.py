@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 import sim
@@ -16,9 +14,7 @@ def overloaded(**extra: object) -> sim.Scenario:
 
 
 def test_overload_is_reported_with_the_component_that_overflowed() -> None:
-    started = time.perf_counter()
     result = sim.run(overloaded())
-    assert time.perf_counter() - started < 10.0
     summary = result.summary
     assert summary["stable"] is False
     assert summary["overflowed"] == ["api"]

@@ -1,4 +1,4 @@
-"""sim.viz figure builders (plain data in, Plotly figure out) and the rows of sim.validation they draw."""
+"""sim.viz figure builders (plain data in, Plotly figure out) and the rows of sim.experiments.validation they draw."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import plotly.graph_objects as go
 import pytest
 
 import sim
-import sim.experiment
 from sim import viz
-from sim.gallery import load_gallery_scenario
-from sim.knobs import with_duration
-from sim.overrides import with_overrides
-from sim.validation import CASES, theory_comparison, validate_case
+from sim.experiments.studies import SweepResult
+from sim.experiments.validation import CASES, theory_comparison, validate_case
+from sim.scenario.gallery import load_gallery_scenario
+from sim.scenario.overrides import with_overrides
+from sim.teaching.sizing import with_duration
 
 SIM_DIRECTORY = Path(sim.__file__).resolve().parent
 
@@ -86,7 +86,7 @@ def _public_functions(path: Path) -> set[str]:
 
 
 def test_importing_sim_does_not_load_plotly() -> None:
-    code = "import sys, sim, sim.knobs, sim.validation; print('plotly' in sys.modules)"
+    code = "import sys, sim, sim.teaching.knobs, sim.experiments.validation; print('plotly' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
 
@@ -239,7 +239,7 @@ def test_figures_serialise_to_json(cache_run: tuple[sim.Scenario, sim.Result]) -
 
 
 @pytest.fixture(scope="module")
-def load_sweep() -> sim.experiment.SweepResult:
+def load_sweep() -> SweepResult:
     """Single server from idle to past its 100 req/s capacity, two seeds: the last point is unstable."""
     return sim.sweep(load_gallery_scenario("single-server"), {"workload.rate_rps": [20, 50, 80, 130]},
                      seeds=[1, 2], duration_s=20.0, workers=1)
@@ -249,7 +249,7 @@ def names(figure: go.Figure) -> list[str]:
     return [item.name for item in figure.data]
 
 
-def test_hockey_stick_has_bands_twin_slo_and_pinned_unstable_point(load_sweep: sim.experiment.SweepResult) -> None:
+def test_hockey_stick_has_bands_twin_slo_and_pinned_unstable_point(load_sweep: SweepResult) -> None:
     unstable = [point["parameters"]["workload.rate_rps"] for point in load_sweep.points() if not point["stable"]]
     assert unstable == [130]
     figure = viz.hockey_stick_figure(load_sweep.latency_vs_load(), "arrival rate", 200.0, "SLO: p99 < 200ms",
@@ -324,7 +324,7 @@ def test_variants_figure_keeps_its_signature_and_skips_missing_values() -> None:
     assert figure.layout.title.text == "p99 (ms)"
 
 
-def test_experiment_figures_serialise_to_json(load_sweep: sim.experiment.SweepResult) -> None:
+def test_experiment_figures_serialise_to_json(load_sweep: SweepResult) -> None:
     for figure in (viz.hockey_stick_figure(load_sweep.latency_vs_load(), slo_ms=100.0),
                    viz.scalability_figure({"x": "components.api.instances", "column": "throughput_rps",
                                            "series": []})):

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.components.base import DROPPED, TIMED_OUT
-from sim.result import Result
+from sim.model.status import DROPPED, TIMED_OUT
+from sim.results.result import Result
 
 EXACT = 1e-9
 DISTRIBUTIONS = [

@@ -2,7 +2,7 @@
 
 Closed: the interactive response-time law X = N / (R + Z), and exact Mean Value Analysis for one exponential
 server with exponential think times. Profiles: the arrivals in each stage match the integral of the rate
-(``sim.profiles.expected_arrivals``). Trace: every row of the file arrives at its time, with its class.
+(``sim.model.profiles.expected_arrivals``). Trace: every row of the file arrives at its time, with its class.
 Each statistical check uses seeded independent replications and a 95% Student-t interval (``stats_helpers``).
 """
 
@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from stats_helpers import assert_agrees_with_theory
 
 import sim
-from sim.experiment import ReplicationReport
-from sim.profiles import expected_arrivals
-from sim.twin_predict import arrival_rate_rps
+from sim.experiments.studies import ReplicationReport
+from sim.model.profiles import expected_arrivals
+from sim.twin.predict import arrival_rate_rps
+from tests.stats_helpers import assert_agrees_with_theory
 
 USERS = 10
 SERVICE_MS = 1.0

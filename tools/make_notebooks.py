@@ -1,6 +1,6 @@
 """Write notebooks/NN-slug.ipynb for every lesson in lessons/ (run after adding or renaming a lesson).
 
-The notebooks hold no lesson text: every cell reads it from the lesson file through ``sim.lessons``, so the
+The notebooks hold no lesson text: every cell reads it from the lesson file through ``sim.teaching.lessons``, so the
 app and the notebooks can never disagree. Usage: ``python tools/make_notebooks.py``.
 """
 
@@ -11,15 +11,15 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from sim.lesson_views import metric_label
-from sim.lessons import Lesson, lesson_paths, load_lesson
+from sim.teaching.lesson_views import metric_label
+from sim.teaching.lessons import Lesson, lesson_paths, load_lesson
 
 NOTEBOOK_DIRECTORY = Path(__file__).resolve().parent.parent / "notebooks"
 SETUP = '''from IPython.display import Markdown, display
 
-from sim import lesson_views as views
 from sim import viz
-from sim.lessons import load_lesson
+from sim.teaching import lesson_views as views
+from sim.teaching.lessons import load_lesson
 
 lesson = load_lesson({slug!r})
 SEED = 1  # change it to see another run of the same experiment

@@ -25,8 +25,8 @@ from typing import Any
 
 from sim.interop.fitting import FitReport, Knee, fit_quantiles, fit_samples, latency_knee
 from sim.interop.loadtest_results import LoadTest, RequestStats
-from sim.scenario import Problem, Scenario, ScenarioError, parse_scenario
-from sim.twin_predict import predict, theory_summary
+from sim.scenario.scenario import Problem, Scenario, ScenarioError, parse_scenario
+from sim.twin.predict import predict, theory_summary
 
 NETWORK = "client-network"
 SEARCH_STEPS = 60
@@ -88,14 +88,16 @@ def calibrate(load_test: LoadTest, template: Scenario, request: str | None = Non
 
 def _service_behind_entry(template: Scenario) -> str:
     """The service the workload enters (through a load balancer if there is one)."""
-    entry = template.workload.entry
-    spec = template.components[entry]
-    if spec.kind == "load_balancer":
-        return spec.target
-    if spec.kind != "service":
-        raise ScenarioError([Problem("workload.entry", f"the entry {entry!r} is a {spec.kind}; name the service "
-                                                        "to calibrate with --component")])
-    return entry
+    name = template.workload.entry
+    spec = template.components[name]
+    targets = {target for _field, target in spec.downstream()}
+    if not hasattr(spec, "service_time") and len(targets) == 1:  # a pass-through in front (a load balancer)
+        name = targets.pop()
+        spec = template.components[name]
+    if not hasattr(spec, "service_time"):
+        raise ScenarioError([Problem("workload.entry", f"the entry {name!r} is a {spec.kind} with no service time; "
+                                                        "name the service to calibrate with --component")])
+    return name
 
 
 def _fit(measured: RequestStats, overhead_ms: float) -> FitReport:
@@ -143,5 +145,5 @@ def _twin_mean_ms(data: dict[str, Any], name: str, service_mean_ms: float, rate_
     data["components"][name]["service_time"]["mean_ms"] = max(service_mean_ms, 1e-9)
     scenario = parse_scenario(data)
     summary = theory_summary(scenario, rate_rps, predict(scenario, rate_rps))
-    value = summary["mean_latency_ms"]
+    value = summary["mean_latency_ms"]  # the twin's own summary (plain data, not a run's)
     return None if value is None else float(value)

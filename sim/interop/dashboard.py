@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from sim.interop.metrics_table import DURATION, REQUESTS, MetricsTable, Series, build_metrics_table
-from sim.result import Result
+from sim.results.result import Result
 
 QUANTILES = (0.5, 0.95, 0.99)
 

@@ -19,7 +19,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from sim.interop.metrics_table import MetricsTable, build_metrics_table
 from sim.interop.openmetrics import prometheus_metrics
-from sim.result import Result
+from sim.results.result import Result
 
 Clock = Callable[[], float]
 POLL_S = 0.05

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.profiles import rate_function
-from sim.scenario import Scenario
-from sim.specs import DistributionSpec, DiurnalProfile, SpikeProfile, StagesProfile, StepProfile
-from sim.trace import read_trace
+from sim.model.distributions import DistributionSpec
+from sim.model.profiles import rate_function
+from sim.model.traces import workload_trace
+from sim.model.workload import DiurnalProfile, SpikeProfile, StagesProfile, StepProfile
+from sim.scenario.scenario import Scenario
 
 DIURNAL_SEGMENTS = 48
 
@@ -53,7 +54,7 @@ def rate_profile(scenario: Scenario) -> RateProfile:
     workload, end_s = scenario.workload, scenario.duration_s
     if workload.type == "trace":
         assert workload.trace_file is not None
-        times = read_trace(workload.trace_file, [item.name for item in workload.classes]).times_s
+        times = workload_trace(workload).times_s
         edges = np.arange(0.0, end_s + scenario.time_bin_s, scenario.time_bin_s)
         counts = np.histogram(times, bins=edges)[0] / np.diff(edges)
         stages = [(step, float(rate)) for rate, width in zip(counts, np.diff(edges), strict=True)

@@ -1,4 +1,5 @@
-"""The three readers behind ``read_load_test`` (see ``sim.interop.loadtest_results`` for the fields used)."""
+"""Reading load-test results: Locust, JMeter and k6 readers and ``read_load_test``, which picks one by content
+(see ``sim.interop.loadtest_results`` for the fields used)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import json
 import math
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sim.interop.loadtest_results import (
     ALL,
+    MAX_BYTES,
     WINDOW_S,
     LoadTest,
     LoadTestError,
     LoadWindow,
     RequestStats,
+    history_sibling,
+    read_text,
     stats_from_samples,
     windows_from_samples,
 )
@@ -202,3 +207,27 @@ def _users_at(start_s: np.ndarray, vus: list[tuple[float, float]]) -> np.ndarray
     times = np.array([time_s for time_s, _value in vus])
     counts = np.array([value for _time_s, value in vus])
     return counts[np.clip(np.searchsorted(times, start_s, side="right") - 1, 0, len(counts) - 1)]
+
+
+def read_load_test(path: str | Path) -> LoadTest:
+    """Read Locust, JMeter or k6 results, recognised by their content (see the module docstring)."""
+    file_path = Path(path)
+    sibling = history_sibling(file_path)
+    return parse_load_test(read_text(file_path), str(path), read_text(sibling) if sibling is not None else None)
+
+
+def parse_load_test(text: str, source: str, locust_history: str | None = None) -> LoadTest:
+    """Results given as text (an upload): ``source`` names it in messages; ``locust_history`` is the text of
+    Locust's ``_stats_history.csv``, if there is one."""
+    if len(text) > MAX_BYTES:
+        raise LoadTestError(f"{source}: file is too large ({len(text):,} bytes; at most {MAX_BYTES:,})")
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    if first.lstrip().startswith("{"):
+        return read_k6(text, source)
+    columns = [column.strip().strip('"') for column in first.split(",")]
+    if "timeStamp" in columns and "elapsed" in columns:
+        return read_jmeter(text, source)
+    if "Request Count" in columns:
+        return read_locust(text, source, locust_history)
+    raise LoadTestError(f"{source}: not a results file this reads: expected Locust's _stats.csv (a 'Request Count' "
+                        "column), a JMeter JTL with a header (timeStamp, elapsed, success) or k6 JSON lines")

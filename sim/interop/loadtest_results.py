@@ -111,32 +111,6 @@ def windows_from_samples(start_s: np.ndarray, latencies_ms: np.ndarray, users: n
     return windows
 
 
-def read_load_test(path: str | Path) -> LoadTest:
-    """Read Locust, JMeter or k6 results, recognised by their content (see the module docstring)."""
-    file_path = Path(path)
-    sibling = history_sibling(file_path)
-    return parse_load_test(read_text(file_path), str(path), read_text(sibling) if sibling is not None else None)
-
-
-def parse_load_test(text: str, source: str, locust_history: str | None = None) -> LoadTest:
-    """Results given as text (an upload): ``source`` names it in messages; ``locust_history`` is the text of
-    Locust's ``_stats_history.csv``, if there is one."""
-    from sim.interop.loadtest_readers import read_jmeter, read_k6, read_locust
-
-    if len(text) > MAX_BYTES:
-        raise LoadTestError(f"{source}: file is too large ({len(text):,} bytes; at most {MAX_BYTES:,})")
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
-    if first.lstrip().startswith("{"):
-        return read_k6(text, source)
-    columns = [column.strip().strip('"') for column in first.split(",")]
-    if "timeStamp" in columns and "elapsed" in columns:
-        return read_jmeter(text, source)
-    if "Request Count" in columns:
-        return read_locust(text, source, locust_history)
-    raise LoadTestError(f"{source}: not a results file this reads: expected Locust's _stats.csv (a 'Request Count' "
-                        "column), a JMeter JTL with a header (timeStamp, elapsed, success) or k6 JSON lines")
-
-
 def measured_points(load_test: LoadTest) -> dict[str, Any]:
     """Latency against load as plain data for a chart: per window, and for the whole test."""
     every = load_test.stats(None)

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.components.base import DROPPED, FAILED, OK, TIMED_OUT
-from sim.result import Result
-from sim.specs import downstream_names
+from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
+from sim.results.result import Result
 
 STATUS_CODES = {OK: "200", FAILED: "500", DROPPED: "503", TIMED_OUT: "504"}
 # Request duration buckets (seconds): a 1-1.5-2-3-5-7 ladder from 0.5 ms to 60 s, so a quantile read from them
@@ -119,7 +118,7 @@ def field_metric(scope: str, field_name: str) -> tuple[str, str]:
 def front_doors(result: Result) -> dict[str, list[int]]:
     """Workload entries that no component calls, with the indices of the request classes entering there."""
     workload = result.scenario.workload
-    called = {target for spec in result.scenario.components.values() for _path, target in downstream_names(spec)}
+    called = {target for spec in result.scenario.components.values() for _path, target in spec.downstream()}
     doors: dict[str, list[int]] = {}
     for index, request_class in enumerate(workload.classes):
         entry = request_class.entry or workload.entry

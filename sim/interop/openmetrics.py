@@ -15,8 +15,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import generate_latest
 
 from sim.interop.metrics_table import Family, MetricsTable, Series, build_metrics_table
-from sim.outputs import write_atomically
-from sim.result import Result
+from sim.model.outputs import write_atomically
+from sim.results.result import Result
 
 SIM_EPOCH_S = 1_704_067_200  # 2024-01-01T00:00:00Z
 

@@ -1,7 +1,7 @@
 """Plotly figure builders shared by the app and the notebooks: plain data in, a figure out.
 
 Every builder takes the plain data a run or an experiment produces (``result.summary``, ``result.timeseries()``,
-numpy arrays of latencies, the tidy rows of ``sim.validation``, a lesson's results table, a sweep's
+numpy arrays of latencies, the tidy rows of ``sim.experiments.validation``, a lesson's results table, a sweep's
 ``latency_vs_load()`` / ``scalability()`` or a plan's ``to_dict()``) and returns a ``plotly.graph_objects.Figure``.
 None of them runs a simulation or knows about a user interface. Only ``sim.viz.base`` imports Plotly.
 
@@ -12,7 +12,7 @@ Submodules by theme: ``architecture`` (the diagram), ``run`` (one run over time,
 Example:
     >>> import sim  # doctest: +SKIP
     >>> result = sim.run(sim.load_scenario("scenarios/single-server.yaml"))  # doctest: +SKIP
-    >>> throughput_figure(result.timeseries(), result.summary["warmup_s"]).show()  # doctest: +SKIP
+    >>> throughput_figure(result.timeseries(), result.summary.warmup_s).show()  # doctest: +SKIP
 """
 
 from sim.viz.architecture import (

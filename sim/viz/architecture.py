@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.scenario import Scenario
-from sim.specs import CacheSpec, DatabaseSpec, LoadBalancerSpec, ServiceSpec, downstream_names
+from sim.kinds.base import StatsView
+from sim.results.summary_models import ComponentStats, RunSummary
+from sim.scenario.scenario import Scenario
 from sim.viz.base import figure, go
 
 UTILISATION_COLOURS = [[0.0, "#2ca02c"], [0.6, "#f2d43d"], [0.85, "#ff7f0e"], [1.0, "#d62728"]]
@@ -21,7 +22,7 @@ def owner_of(station: str, components: Sequence[str]) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def hottest_utilisation(stats: Mapping[str, Any]) -> float | None:
+def hottest_utilisation(stats: StatsView) -> float | None:
     """A component's busiest station's utilisation (its own when it has one station; None without servers)."""
     stations = stats.get("stations") or {}
     values = [station["utilisation"] for station in stations.values() if station.get("utilisation") is not None]
@@ -52,19 +53,9 @@ def _positions(scenario: Scenario, edges: list[tuple[str, str]]) -> dict[str, tu
     return positions
 
 
-def _describe_component(name: str, scenario: Scenario, stats: Mapping[str, Any]) -> str:
+def _describe_component(name: str, scenario: Scenario, stats: StatsView) -> str:
     spec = scenario.components[name]
-    if isinstance(spec, ServiceSpec):
-        shape = f"{spec.instances}×{spec.workers} workers"
-    elif isinstance(spec, LoadBalancerSpec):
-        shape = spec.policy.replace("_", " ")
-    elif isinstance(spec, CacheSpec):
-        hit = stats.get("hit_ratio")
-        shape = f"{spec.capacity_keys:,} keys" + (f", hit {hit:.0%}" if hit is not None else "")
-    elif isinstance(spec, DatabaseSpec):
-        shape = f"{spec.shards} shard(s) × {1 + spec.replicas} node(s) × {spec.pool_size} conn"
-    else:
-        shape = f"{stats.get('servers', 0)} server(s)"
+    shape = spec.describe(stats)
     if not stats.get("arrival_rate_rps"):
         return f"<b>{name}</b> ({spec.kind})<br>{shape}<br>no traffic"
     hottest = hottest_utilisation(stats)
@@ -74,7 +65,7 @@ def _describe_component(name: str, scenario: Scenario, stats: Mapping[str, Any])
 
 
 def _edge_annotations(positions: Mapping[str, tuple[float, float]], edges: list[tuple[str, str]],
-                      components: Mapping[str, Any]) -> list[dict[str, Any]]:
+                      components: Mapping[str, ComponentStats]) -> list[dict[str, Any]]:
     """An arrow along each edge, and the request rate arriving at its callee at the middle."""
     annotations = []
     for caller, callee in edges:
@@ -83,26 +74,26 @@ def _edge_annotations(positions: Mapping[str, tuple[float, float]], edges: list[
                             "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 3,
                             "arrowwidth": 1.5, "arrowcolor": "#555", "text": ""})
         annotations.append({"x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "yshift": 10, "showarrow": False,
-                            "text": f"{components[callee]['arrival_rate_rps']:,.0f} req/s",
+                            "text": f"{components[callee].arrival_rate_rps:,.0f} req/s",
                             "font": {"size": 11, "color": "#555"}})
     return annotations
 
 
-def _node_labels(scenario: Scenario, summary: Mapping[str, Any], hot: str | None) -> list[str]:
-    components = summary["components"]
-    overflowed = {owner_of(station, list(components)) for station in summary.get("overflowed", [])}
+def _node_labels(scenario: Scenario, summary: RunSummary, hot: str | None) -> list[str]:
+    components = summary.components
+    overflowed = {owner_of(station, list(components)) for station in summary.overflowed}
     labels = []
     for name in scenario.components:
         label = _describe_component(name, scenario, components[name])
         if name in overflowed:
             label += "<br><b>OVERFLOWED</b>"
         if name == hot:
-            label += f"<br><b>bottleneck: {summary['bottleneck']['component']}</b>"
+            label += f"<br><b>bottleneck: {summary.bottleneck.component if summary.bottleneck else hot}</b>"
         labels.append(label)
     return labels
 
 
-def architecture_figure(scenario: Scenario, summary: Mapping[str, Any]) -> go.Figure:
+def architecture_figure(scenario: Scenario, summary: RunSummary) -> go.Figure:
     """Components as nodes coloured by their busiest station's utilisation, wired by arrows; the bottleneck ringed.
 
     Args:
@@ -110,18 +101,16 @@ def architecture_figure(scenario: Scenario, summary: Mapping[str, Any]) -> go.Fi
         summary: ``result.summary`` of that run.
     """
     wiring = list(dict.fromkeys((name, target) for name, spec in scenario.components.items()
-                                for _field, target in downstream_names(spec)))  # a call made k times: one arrow
+                                for _field, target in spec.downstream()))  # a call made k times: one arrow
     entries = sorted({scenario.workload.entry, *(item.entry for item in scenario.workload.classes if item.entry)})
     positions = _positions(scenario, wiring)
     edges = [(CLIENTS, entry) for entry in entries] + wiring
-    components = summary["components"]
-    bottleneck = summary.get("bottleneck") or {}
-    hot = owner_of(bottleneck.get("component", ""), list(components)) if bottleneck else None
+    components = summary.components
+    hot = owner_of(summary.bottleneck.component, list(components)) if summary.bottleneck else None
     names = list(scenario.components)
     values = [hottest_utilisation(components[name]) for name in names]
     labels = _node_labels(scenario, summary, hot)
-    measured_s = summary.get("measured_s", summary["duration_s"] - summary["warmup_s"])
-    offered = summary["requests"]["offered"] / max(measured_s, 1e-9)
+    offered = summary.requests.offered / max(summary.measured_s, 1e-9)
     traces = [
         {"type": "scatter", "name": "wiring", "mode": "lines", "hoverinfo": "skip", "showlegend": False,
          "line": {"color": "#999", "width": 2},

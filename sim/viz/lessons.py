@@ -17,7 +17,7 @@ def _number(value: Any) -> float | None:
 
 
 def variants_figure(table: Any, column: str) -> go.Figure:
-    """One bar per variant for one column of a lesson's results table (``sim.lesson_views.results_table``)."""
+    """One bar per variant for one column of a lesson's results table (``sim.teaching.lesson_views.results_table``)."""
     values = [_number(value) for value in table[column].tolist()]
     bars = {"type": "bar", "x": [str(label) for label in table.index], "y": values, "marker": {"color": BLUE},
             "text": [f"{value:.3g}" if value is not None else "" for value in values], "textposition": "outside"}

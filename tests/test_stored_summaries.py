@@ -1,0 +1,46 @@
+"""The gallery's CLI output and ``--json`` summaries, stored before the layered redesign, at the same seed.
+
+The redesign changed where code lives, not what it computes: the text and the JSON (wall time aside) must match
+what the flat package printed. Regenerate a fixture only for a deliberate change of behaviour, and say so in
+the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, SCENARIO_DIRECTORY
+
+STORED = Path(__file__).parent / "fixtures" / "summaries"
+GALLERY = sorted(path.stem for path in STORED.glob("*.json"))
+ARGUMENTS = ["--seed", "7", "--duration", "20"]
+
+
+def printed(name: str, *extra: str) -> str:
+    command = [sys.executable, "-m", "sim", "run", str(SCENARIO_DIRECTORY / f"{name}.yaml"), *ARGUMENTS, *extra]
+    outcome = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120, check=False)
+    assert outcome.returncode == 0, outcome.stderr
+    return outcome.stdout
+
+
+def test_every_gallery_scenario_has_a_stored_summary() -> None:
+    assert sorted(path.stem for path in SCENARIO_DIRECTORY.glob("*.yaml")) == GALLERY
+
+
+@pytest.mark.parametrize("name", GALLERY)
+def test_json_summary_is_unchanged(name: str) -> None:
+    now = json.loads(printed(name, "--json"))
+    before = json.loads((STORED / f"{name}.json").read_text())
+    for summary in (now, before):
+        assert summary.pop("wall_time_s") >= 0
+    assert now == before
+
+
+@pytest.mark.parametrize("name", GALLERY)
+def test_printed_summary_is_unchanged(name: str) -> None:
+    assert printed(name) == (STORED / f"{name}.txt").read_text()
