@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_DEPTH = 64
@@ -32,9 +33,11 @@ class ScenarioLoader(yaml.SafeLoader):
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.text_length = len(stream)
+        self.allowed_expanded = max(MIN_EXPANDED_NODES, len(stream))
         self.depth = 0
         self.nodes = 0
+        self.alias_sizes: dict[int, int] = {}
+        self.expanded_by_aliases = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         self.depth += 1
@@ -43,18 +46,26 @@ class ScenarioLoader(yaml.SafeLoader):
             what = f"nesting deeper than {MAX_DEPTH} levels" if self.depth > MAX_DEPTH else (
                 f"more than {MAX_NODES:,} values")
             raise YamlError(f"not a scenario: {what}{_where(self.peek_event().start_mark)}")
+        alias = self.check_event(AliasEvent)
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            node: Node = super().compose_node(parent, index)
         finally:
             self.depth -= 1
+        if alias:  # refuse an alias bomb as soon as it passes the bound, not after reading the whole text
+            self.expanded_by_aliases += _expanded_size(node, self.alias_sizes, self.allowed_expanded) - 1
+            if self.nodes + self.expanded_by_aliases > self.allowed_expanded:
+                self._refuse_expansion()
+        return node
+
+    def _refuse_expansion(self) -> None:
+        raise YamlError(f"not a scenario: its aliases expand to more than {self.allowed_expanded:,} values")
 
     def get_single_data(self) -> Any:
         node = self.get_single_node()
         if node is None:
             return None
-        allowed = max(MIN_EXPANDED_NODES, self.text_length)
-        if _expanded_size(node, {}, allowed) > allowed:
-            raise YamlError(f"not a scenario: its aliases expand to more than {allowed:,} values")
+        if _expanded_size(node, {}, self.allowed_expanded) > self.allowed_expanded:
+            self._refuse_expansion()
         return self.construct_document(node)
 
 
