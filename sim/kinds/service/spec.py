@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, StatsView, TwinContext
 from sim.kinds.service.calls import Step, dump_step, step_branches, step_references
+from sim.kinds.service.concurrency import ConcurrencyModel, InstanceLayout, describe_model, instance_layout
 from sim.kinds.service.runtime import Service
 from sim.kinds.service.twin import predict_service, route_calls
 from sim.model.base import Price, TimeMs
@@ -38,6 +39,10 @@ class ServiceSpec(ComponentSpecBase):
     workers: Annotated[int, Field(ge=1, le=4096)] = 1
     queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 1000
     service_time: DistributionSpec
+    after_calls_time: DistributionSpec | None = None
+    concurrency: ConcurrencyModel = "threads"
+    cores: Annotated[int, Field(ge=1, le=1024)] | None = None
+    max_in_flight: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     timeout_ms: TimeMs | None = None
     calls: Annotated[list[Step], Field(max_length=1000)] = Field(default_factory=list)
     price_per_instance_hour: Price = 0.0
@@ -46,6 +51,27 @@ class ServiceSpec(ComponentSpecBase):
                                  "(sequential, parallel, hedged)")
     balanceable: ClassVar[bool] = True  # a load balancer may front it (it has instances to pick from)
     reference_fields: ClassVar[tuple[str, ...]] = ("calls",)
+
+    @model_validator(mode="after")
+    def _fields_fit_the_model(self) -> ServiceSpec:
+        if self.concurrency != "threads" and "workers" in self.model_fields_set:
+            raise ValueError(f"workers is for concurrency: threads; {self.concurrency} bounds in-flight "
+                             "requests with max_in_flight")
+        if self.concurrency == "threads" and self.max_in_flight is not None:
+            raise ValueError("max_in_flight is for event_loop and goroutines; threads are bounded by workers")
+        if self.concurrency == "event_loop" and self.cores is not None:
+            raise ValueError("an event loop is one core per process: use instances for more processes")
+        return self
+
+    @property
+    def plain_threads(self) -> bool:
+        """Thread per request with no separate cores: one station per instance, as before the models."""
+        return self.concurrency == "threads" and self.cores is None
+
+    def layouts(self, name: str) -> list[InstanceLayout]:
+        """Per instance, its holder and CPU stations (``sim.kinds.service.concurrency``)."""
+        return [instance_layout(self.concurrency, f"{name}/instance-{index}" if self.instances > 1 else name,
+                                self.workers, self.cores, self.max_in_flight) for index in range(self.instances)]
 
     def downstream(self) -> list[tuple[str, str]]:
         """Every call it makes, a hedged call twice (its copy is a second visit the fan-out budget counts)."""
@@ -61,7 +87,7 @@ class ServiceSpec(ComponentSpecBase):
         return [reference for index, step in enumerate(steps) for reference in step_references(index, step)]
 
     def station_names(self, name: str) -> list[str]:
-        return [f"{name}/instance-{index}" if self.instances > 1 else name for index in range(self.instances)]
+        return [station for layout in self.layouts(name) for station in layout.names]
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Component:
         return Service(env, name, self, streams)
@@ -86,7 +112,9 @@ class ServiceSpec(ComponentSpecBase):
 
     def concurrency_passed_on(self, inside: float) -> float:
         """Its workers bound its calls out, times the most copies one step sends to one callee."""
-        return min(inside, float(self.instances * self.workers)) * self.widest_step()
+        holders = self.workers if self.concurrency == "threads" else self.max_in_flight
+        bound = inside if holders is None else min(inside, float(self.instances * holders))
+        return bound * self.widest_step()
 
     def widest_step(self) -> int:
         """The most calls one step can have out to one callee at once (a hedged call: two)."""
@@ -102,7 +130,9 @@ class ServiceSpec(ComponentSpecBase):
         return self.instances * self.price_per_instance_hour
 
     def capacity(self) -> dict[str, int]:
-        return {"workers": self.instances * self.workers}
+        if self.concurrency == "threads":
+            return {"workers": self.instances * self.workers}
+        return {"workers": self.instances * (self.cores or 1)}
 
     def knobs(self, name: str, scenario: ScenarioView) -> list[Knob]:
         knobs = [
@@ -121,7 +151,7 @@ class ServiceSpec(ComponentSpecBase):
         return knobs
 
     def describe(self, stats: StatsView) -> str:
-        return f"{self.instances}×{self.workers} workers"
+        return describe_model(self.concurrency, self.instances, self.workers, self.cores, self.max_in_flight)
 
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         reasons = []
