@@ -101,14 +101,17 @@ def test_an_in_flight_bound_turns_requests_away() -> None:
 
 
 @pytest.mark.parametrize(("service", "words"), [
-    ({"concurrency": "event_loop", "workers": 8}, "workers is for concurrency: threads"),
-    ({"concurrency": "event_loop", "cores": 2}, "one core per process"),
     ({"concurrency": "threads", "max_in_flight": 8}, "max_in_flight is for event_loop and goroutines"),
     ({"concurrency": "fibers"}, "concurrency"),
 ])
-def test_fields_that_do_not_fit_the_model_are_refused(service: dict, words: str) -> None:
+def test_fields_that_no_model_can_use_are_refused(service: dict, words: str) -> None:
     block = data("threads", 100)
     block["components"]["api"].update(service)
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(block)
     assert any(words in f"{problem.path}: {problem.message}" for problem in caught.value.problems), caught.value
+
+
+def test_switching_the_model_keeps_the_file_valid_and_the_twin_says_what_it_ignores() -> None:
+    twin = predict(scenario("event_loop", 100, workers=16, cores=4))["api"]
+    assert "event_loop does not use workers or cores" in twin.notes

@@ -8,8 +8,9 @@ Each step of ``calls`` runs after the one before it has ended:
   ends after ``timeout_ms`` (the callee's work still runs: wasted work), and which sends a second copy when
   the first has not answered after the caller's measured ``p95`` of that callee's responses (see
   :class:`ResponseTracker`; the first answer wins, the other copy still runs);
-- ``{parallel: [a, b, {call: c, ...}], first: k}``: the calls go out at once and the step ends when ``k`` of
-  them (all by default) have answered; it fails as soon as ``k`` can no longer answer.
+- ``{parallel: [a, b, {call: c, ...}], fan_out: n, first: k}``: the calls go out at once, each ``n`` times
+  (scatter-gather over n instances or shards; 1 by default), and the step ends when ``k`` of them (all by
+  default) have answered; it fails as soon as ``k`` can no longer answer.
 """
 
 from __future__ import annotations
@@ -58,15 +59,24 @@ Branch = Annotated[Annotated[ComponentName, Tag(SHAPE_TAG + "name")] | Annotated
 
 
 class ParallelSpec(StrictModel):
-    """Calls sent at once; the step ends when ``first`` of them (all by default) have answered."""
+    """Calls sent at once, each ``fan_out`` times (scatter-gather to that many instances or shards); the step
+    ends when ``first`` of them (all by default) have answered."""
 
     parallel: Annotated[list[Branch], Field(min_length=1, max_length=MAX_PARALLEL)]
+    fan_out: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] = 1
     first: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] | None = None
+
+    @property
+    def width(self) -> int:
+        """How many calls the step sends."""
+        return len(self.parallel) * self.fan_out
 
     @model_validator(mode="after")
     def _first_within_width(self) -> ParallelSpec:
-        if self.first is not None and self.first > len(self.parallel):
-            raise ValueError(f"first={self.first} is more than the {len(self.parallel)} parallel call(s)")
+        if self.width > MAX_PARALLEL:
+            raise ValueError(f"{len(self.parallel)} call(s) x fan_out {self.fan_out} is more than {MAX_PARALLEL}")
+        if self.first is not None and self.first > self.width:
+            raise ValueError(f"first={self.first} is more than the {self.width} parallel call(s)")
         return self
 
 
@@ -94,7 +104,7 @@ def is_plain(step: object) -> bool:
 def step_branches(step: str | CallSpec | ParallelSpec) -> tuple[list[CallSpec], int]:
     """A step's calls and how many must answer for it to end."""
     if isinstance(step, ParallelSpec):
-        branches = [as_call(branch) for branch in step.parallel]
+        branches = [as_call(branch) for branch in step.parallel] * step.fan_out
         return branches, step.first or len(branches)
     return [as_call(step)], 1
 
@@ -102,13 +112,15 @@ def step_branches(step: str | CallSpec | ParallelSpec) -> tuple[list[CallSpec], 
 def step_references(index: int, step: Any, hedges: bool = False) -> list[tuple[str, Any]]:
     """(field path suffix, name) of every call in a step as written (data that may not be valid yet).
 
-    With ``hedges``, a hedged call is listed twice (its copy is a second visit), so the fan-out budget counts it.
+    With ``hedges`` (the calls a visit makes, for the fan-out budget), a hedged call is listed twice (its copy
+    is a second visit) and a parallel step's calls ``fan_out`` times.
     """
     if not isinstance(step, dict):
         return [(f"calls.{index}", step)]
     if "parallel" in step:
         branches = step["parallel"] if isinstance(step["parallel"], list) else []
-        return [(f"calls.{index}.parallel.{position}{suffix}", target)
+        copies = step.get("fan_out", 1) if hedges else 1
+        return copies * [(f"calls.{index}.parallel.{position}{suffix}", target)
                 for position, branch in enumerate(branches)
                 for suffix, target in _call_references(branch, hedges)]
     return [(f"calls.{index}{suffix}", target) for suffix, target in _call_references(step, hedges)]

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, StatsView, TwinContext
-from sim.kinds.service.calls import Step, dump_step, step_branches, step_references
+from sim.kinds.service.calls import MAX_PARALLEL, ParallelSpec, Step, dump_step, step_branches, step_references
 from sim.kinds.service.concurrency import ConcurrencyModel, InstanceLayout, describe_model, instance_layout
 from sim.kinds.service.runtime import Service
 from sim.kinds.service.twin import predict_service, route_calls
@@ -54,14 +54,16 @@ class ServiceSpec(ComponentSpecBase):
 
     @model_validator(mode="after")
     def _fields_fit_the_model(self) -> ServiceSpec:
-        if self.concurrency != "threads" and "workers" in self.model_fields_set:
-            raise ValueError(f"workers is for concurrency: threads; {self.concurrency} bounds in-flight "
-                             "requests with max_in_flight")
+        # workers (threads) and cores stay allowed under every model, so switching the model (an app knob) keeps
+        # a valid file; the models that do not use them say so in the twin's notes
         if self.concurrency == "threads" and self.max_in_flight is not None:
             raise ValueError("max_in_flight is for event_loop and goroutines; threads are bounded by workers")
-        if self.concurrency == "event_loop" and self.cores is not None:
-            raise ValueError("an event loop is one core per process: use instances for more processes")
         return self
+
+    def unused_fields(self) -> list[str]:
+        """Fields written in the file that its concurrency model does not use."""
+        unused = {"event_loop": ("workers", "cores"), "goroutines": ("workers",)}.get(self.concurrency, ())
+        return [field for field in unused if field in self.model_fields_set]
 
     @property
     def plain_threads(self) -> bool:
@@ -135,18 +137,36 @@ class ServiceSpec(ComponentSpecBase):
         return {"workers": self.instances * (self.cores or 1)}
 
     def knobs(self, name: str, scenario: ScenarioView) -> list[Knob]:
-        knobs = [
-            integer_knob(name, "instances", self.instances, 1, 1024, "Copies of the service, each with its own queue."),
-            integer_knob(name, "workers", self.workers, 1, 4096, "Requests one instance serves at the same time."),
-        ]
-        for index, target in enumerate(self.calls):
-            if not isinstance(target, str):
+        knobs = [integer_knob(name, "instances", self.instances, 1, 1024,
+                              "Copies of the service, each with its own queue.")]
+        if self.concurrency == "threads":
+            knobs.append(integer_knob(name, "workers", self.workers, 1, 4096,
+                                      "Threads per instance: requests one instance serves at the same time."))
+        knobs.append(Knob(f"components.{name}.concurrency", f"{name}: concurrency", "choice", self.concurrency,
+                          options=("threads", "event_loop", "goroutines"),
+                          option_labels=("threads (one per request)", "event loop (one per instance)",
+                                         "goroutines on cores"),
+                          component=name, help="How it serves many requests at once: what a request holds while "
+                                               "it waits on a call."))
+        if self.concurrency != "event_loop" and (self.cores is not None or self.concurrency == "goroutines"):
+            knobs.append(integer_knob(name, "cores", self.cores or 1, 1, 1024, "CPU cores per instance."))
+        return knobs + self._call_knobs(name, scenario)
+
+    def _call_knobs(self, name: str, scenario: ScenarioView) -> list[Knob]:
+        """A fan-out width per parallel step; cache-or-store per plain call to a cache."""
+        knobs = []
+        for index, step in enumerate(self.calls):
+            if isinstance(step, ParallelSpec):
+                knobs.append(Knob(f"components.{name}.calls.{index}.fan_out", f"{name}: fan-out width", "int",
+                                  step.fan_out, 1, MAX_PARALLEL // len(step.parallel), 1, component=name,
+                                  help="How many copies of each parallel call go out at once (scatter-gather)."))
+            if not isinstance(step, str):
                 continue
-            store = scenario.components[target].bypass_target()
+            store = scenario.components[step].bypass_target()
             if store is not None:
-                knobs.append(Knob(f"components.{name}.calls.{index}", f"{name}: reads via", "choice", target,
-                                  options=(target, store),
-                                  option_labels=(f"{target} (cache-aside)", f"{store} directly (no cache)"),
+                knobs.append(Knob(f"components.{name}.calls.{index}", f"{name}: reads via", "choice", step,
+                                  options=(step, store),
+                                  option_labels=(f"{step} (cache-aside)", f"{store} directly (no cache)"),
                                   component=name, help="Send this call through the cache, or bypass it."))
         return knobs
 

@@ -162,6 +162,8 @@ def _predict_with_cpu(spec: ServiceSpec, name: str, traffic: Traffic, split: Ins
     result.model = ", ".join(sorted({item.queue.model for item in everything.values()}))
     where = "loop" if spec.concurrency == "event_loop" else "cores"
     result.notes = [f"{spec.concurrency}: CPU work queues at the {where} (an M/G/c queue on CPU time only)"]
+    if spec.unused_fields():
+        result.notes.append(f"{spec.concurrency} does not use {' or '.join(spec.unused_fields())}")
     return result
 
 
