@@ -220,3 +220,26 @@ def test_the_openmetrics_download_is_the_runs_file() -> None:
     scenario = sim.load_scenario(ROOT / "scenarios" / "single-server.yaml").model_copy(update={"duration_s": 8.0})
     text = openmetrics_file.__wrapped__(scenario.model_dump_json(), 3)  # type: ignore[attr-defined]
     assert text == openmetrics_text(sim.run(scenario, seed=3)) and text.endswith("# EOF\n")
+
+
+def test_the_concurrency_knob_moves_the_bottleneck_from_threads_to_the_cores(app: AppTest) -> None:
+    app.selectbox(key="gallery_name").set_value("threads-vs-event-loop").run()
+    assert_healthy(app)
+    assert "api/threads" in texts(app.info) + texts(app.warning)
+    cores = app.slider(key="gallery:threads-vs-event-loop|knob|components.api.cores")
+    assert cores.value == 4
+    concurrency = app.selectbox(key="gallery:threads-vs-event-loop|knob|components.api.concurrency")
+    assert concurrency.options == ["threads (one per request)", "event loop (one per instance)", "goroutines on cores"]
+    concurrency.set_value("goroutines").run()
+    assert_healthy(app)
+    assert "api/cores" in texts(app.info) + texts(app.warning)
+    assert not app.error
+
+
+def test_the_fan_out_width_knob_widens_the_tail(app: AppTest) -> None:
+    app.selectbox(key="gallery_name").set_value("fan-out").run()
+    before = metric(app, "p99")
+    app.slider(key="gallery:fan-out|knob|components.frontend.calls.0.fan_out").set_value(40).run()
+    assert_healthy(app)
+    assert metric(app, "p99") > before
+    assert "∥ ×40" in json.dumps(figure(app, "Architecture"), ensure_ascii=False)

@@ -7,7 +7,8 @@ import pytest
 import sim
 from sim.scenario.gallery import first_sentence, gallery_paths
 
-EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db"}
+EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db", "microservices",
+            "threads-vs-event-loop"}
 
 
 def test_gallery_has_the_promised_scenarios() -> None:
@@ -61,3 +62,23 @@ def test_analytic_twin_predicts_mean_latency_of_each_gallery_scenario(name: str)
     summary = sim.run(scenario).summary
     simulated, predicted = summary["latency_ms"]["mean"], summary["theory"]["mean_latency_ms"]
     assert predicted == pytest.approx(simulated, rel=0.15), (simulated, predicted)
+
+
+def test_threads_vs_event_loop_moves_the_bottleneck_from_threads_to_the_cpu() -> None:
+    from sim.scenario.overrides import with_overrides
+    from sim.twin.predict import saturation_rate_rps
+
+    scenario = sim.load_scenario(gallery_paths()["threads-vs-event-loop"])
+    summary = sim.run(scenario).summary
+    assert summary.bottleneck is not None and summary.bottleneck.component == "api/threads"
+    assert saturation_rate_rps(scenario) == pytest.approx(1600, rel=0.01)
+    looped = with_overrides(scenario, {"components.api.concurrency": "event_loop", "components.api.instances": 4})
+    assert saturation_rate_rps(looped) == pytest.approx(4000, rel=1e-6)
+    looped_summary = sim.run(looped).summary
+    assert looped_summary.bottleneck is not None and looped_summary.bottleneck.component.endswith("/loop")
+
+
+def test_microservices_tail_follows_the_slow_branch() -> None:
+    summary = sim.run(sim.load_scenario(gallery_paths()["microservices"])).summary
+    assert summary.bottleneck is not None and summary.bottleneck.component.startswith("reviews-db")
+    assert summary.latency_ms.p99 is not None and summary.latency_ms.p99 > 3 * summary.latency_ms.p50

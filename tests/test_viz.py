@@ -132,6 +132,17 @@ def test_architecture_marks_overflow_and_idle_components(overloaded_run: tuple[s
     assert "no traffic" in nodes.text[list(nodes.customdata).index("cache")]
 
 
+def test_architecture_marks_parallel_fan_out_edges() -> None:
+    scenario, run = run_gallery("microservices", **{"components.gateway.calls.0.fan_out": 2})
+    marks = viz.call_marks(scenario)
+    assert marks[("gateway", "reviews")] == "∥ ×2"
+    assert marks[("reviews", "reviews-db")] == ""
+    figure = viz.architecture_figure(scenario, run.summary)
+    parallel = [item for item in figure.layout.annotations if item.showarrow and item.arrowcolor == viz.PARALLEL_COLOUR]
+    assert len(parallel) == 3, "gateway -> catalog, reviews and pricing, drawn as one parallel group"
+    assert any(str(item.text).startswith("∥ ×2 · ") for item in figure.layout.annotations)
+
+
 # --- time series and distributions ---------------------------------------------------------------------
 
 

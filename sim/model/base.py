@@ -27,6 +27,7 @@ RateRps = Annotated[float, Field(ge=0, le=MAX_RATE_RPS)]
 PositiveRateRps = Annotated[float, Field(gt=0, le=MAX_RATE_RPS)]
 Price = Annotated[float, Field(ge=0, le=MAX_PRICE)]
 ComponentName = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
+SHAPE_TAG = "shape:"  # prefix of the tags of a list item's union of shapes: error paths leave them out
 
 
 class StrictModel(BaseModel):

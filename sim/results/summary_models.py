@@ -167,6 +167,9 @@ class ComponentPrediction(SummaryModel):
     notes: list[str] = Field(default_factory=list)
     hit_ratio: float | None = None
     offered_utilisation: float | None = None
+    p99_response_ms: float | None = Field(
+        default=None, description="the twin's 99th percentile of the response, where it builds the distribution "
+                                  "(a service whose calls have a group step)")
     stations: dict[str, StationPredictionSummary] | None = None
 
 

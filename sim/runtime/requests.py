@@ -35,8 +35,8 @@ class Visit:
     it waits in a queue), so its wait is ``started_s - arrived_s``.
     """
 
-    __slots__ = ("arrived_s", "call_index", "queued_s", "reply", "request", "settled", "started_s", "station",
-                 "token")
+    __slots__ = ("arrived_s", "call_index", "instance", "queued_s", "reply", "request", "settled", "started_s",
+                 "station", "token")
 
     def __init__(self, request: Request, reply: Reply, token: Any, arrived_s: float) -> None:
         self.request = request
@@ -48,6 +48,7 @@ class Visit:
         self.started_s = arrived_s
         self.station: Station | None = None
         self.call_index = 0
+        self.instance = 0  # which of its component's instances serves it
 
 
 NOT_STARTED = -1.0

@@ -13,6 +13,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from sim.kinds.registry import KINDS
+from sim.model.base import SHAPE_TAG
 from sim.model.distributions import DISTRIBUTION_NAMES, ExponentialSpec
 from sim.model.errors import Problem, did_you_mean
 from sim.model.workload import ProfileSpec, WorkloadSpec
@@ -137,6 +138,8 @@ def _drop_union_tags(location: tuple[Any, ...]) -> tuple[Any, ...]:
         after_component = index == 2 and location[0] == "components"
         after_distribution = index > 0 and location[index - 1] in fields
         after_profile = index > 0 and location[index - 1] == "profile"
+        if isinstance(part, str) and part.startswith(SHAPE_TAG) and index > 0 and isinstance(location[index - 1], int):
+            continue  # a list item's shape (a kind's union of item forms)
         if ((after_component and part in KINDS) or (after_distribution and part in DISTRIBUTION_NAMES)
                 or (after_profile and part in PROFILE_KINDS)):
             continue

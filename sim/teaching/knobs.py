@@ -6,7 +6,7 @@ module, see ``sim.model.knobs.Knob``). Nothing here knows about a user interface
 Example:
     >>> from sim.scenario.gallery import load_gallery_scenario
     >>> [knob.path for knob in scenario_knobs(load_gallery_scenario("single-server"))]
-    ['workload.rate_rps', 'components.api.instances', 'components.api.workers']
+    ['workload.rate_rps', 'components.api.instances', 'components.api.workers', 'components.api.concurrency']
 """
 
 from __future__ import annotations

@@ -34,8 +34,11 @@ class ComponentTheory:
     unloaded_response_ms: float = 0.0
     station_load: dict[str, tuple[float, float]] = field(default_factory=dict)
     queue_free: bool = False
+    p99_response_ms: float | None = None
+    response_distribution: Any = None  # a GridDistribution (sim.theory.forkjoin) when the kind's twin built one
 
-    INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free")
+    INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free",
+                "response_distribution")
 
     @property
     def saturated(self) -> bool:

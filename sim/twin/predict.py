@@ -69,7 +69,8 @@ def _spread_saturation(scenario: Scenario, predictions: dict[str, ComponentTheor
 
 def _mark_unstable(prediction: ComponentTheory, keep_utilisation: bool) -> None:
     prediction.stable = False
-    prediction.mean_response_ms = prediction.mean_wait_ms = None
+    prediction.mean_response_ms = prediction.mean_wait_ms = prediction.p99_response_ms = None
+    prediction.response_distribution = None
     if not keep_utilisation:
         prediction.utilisation = None  # set by a neighbour's overload, which the twin does not model
     prediction.stations = {name: replace(queue, mean_wait_ms=None, mean_response_ms=None, mean_queue_length=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ UTILISATION_COLOURS = [[0.0, "#2ca02c"], [0.6, "#f2d43d"], [0.85, "#ff7f0e"], [1
 IDLE_COLOUR = "#b0b7c3"
 BOTTLENECK_OUTLINE = "#7a0010"
 CLIENTS = "clients"
+PARALLEL_MARK = "∥"
+PARALLEL_COLOUR = "#1f77b4"
 
 
 def owner_of(station: str, components: Sequence[str]) -> str | None:
@@ -64,18 +67,36 @@ def _describe_component(name: str, scenario: Scenario, stats: StatsView) -> str:
     return f"<b>{name}</b> ({spec.kind})<br>{shape}{busy}{queue}"
 
 
+def call_marks(scenario: Scenario) -> dict[tuple[str, str], str]:
+    """A mark for each edge made in parallel (``∥``, from a ``parallel`` in its field path) or more than once
+    per visit (``×k``), from what each component's ``downstream()`` returns."""
+    counts: Counter[tuple[str, str]] = Counter()
+    parallel: set[tuple[str, str]] = set()
+    for name, spec in scenario.components.items():
+        for field, target in spec.downstream():
+            counts[(name, target)] += 1
+            if ".parallel." in f".{field}.":
+                parallel.add((name, target))
+    return {edge: " ".join(([PARALLEL_MARK] if edge in parallel else []) + ([f"×{count}"] if count > 1 else []))
+            for edge, count in counts.items()}
+
+
 def _edge_annotations(positions: Mapping[str, tuple[float, float]], edges: list[tuple[str, str]],
-                      components: Mapping[str, ComponentStats]) -> list[dict[str, Any]]:
-    """An arrow along each edge, and the request rate arriving at its callee at the middle."""
+                      components: Mapping[str, ComponentStats], marks: Mapping[tuple[str, str], str]
+                      ) -> list[dict[str, Any]]:
+    """An arrow along each edge (parallel calls in their own colour), and the request rate arriving at its
+    callee at the middle, after the edge's mark."""
     annotations = []
     for caller, callee in edges:
         (x0, y0), (x1, y1) = positions[caller], positions[callee]
+        mark = marks.get((caller, callee), "")
+        colour = PARALLEL_COLOUR if PARALLEL_MARK in mark else "#555"
         annotations.append({"x": x1 - 0.16, "y": y0 + (y1 - y0) * 0.84, "ax": x0 + 0.16, "ay": y0 + (y1 - y0) * 0.16,
                             "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "showarrow": True, "arrowhead": 3,
-                            "arrowwidth": 1.5, "arrowcolor": "#555", "text": ""})
+                            "arrowwidth": 1.5, "arrowcolor": colour, "text": ""})
         annotations.append({"x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "yshift": 10, "showarrow": False,
-                            "text": f"{components[callee].arrival_rate_rps:,.0f} req/s",
-                            "font": {"size": 11, "color": "#555"}})
+                            "text": f"{mark + ' · ' if mark else ''}{components[callee].arrival_rate_rps:,.0f} req/s",
+                            "font": {"size": 11, "color": colour}})
     return annotations
 
 
@@ -132,7 +153,7 @@ def architecture_figure(scenario: Scenario, summary: RunSummary) -> go.Figure:
     columns = [x for x, _y in positions.values()]
     rows = max(columns.count(column) for column in set(columns))
     return figure("Architecture (colour: busiest station's utilisation)", traces, height=200 + 120 * rows,
-                  legend_rows=0, annotations=_edge_annotations(positions, edges, components),
+                  legend_rows=0, annotations=_edge_annotations(positions, edges, components, call_marks(scenario)),
                   xaxis={"visible": False, "range": [-0.5, max(columns) + 0.6]},
                   yaxis={"visible": False, "range": [-(rows - 1) / 2 - 0.9, (rows - 1) / 2 + 0.5]})
 
