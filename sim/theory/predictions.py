@@ -34,6 +34,8 @@ class ComponentTheory:
     unloaded_response_ms: float = 0.0
     station_load: dict[str, tuple[float, float]] = field(default_factory=dict)
     queue_free: bool = False
+    lag_messages: dict[str, float | None] | None = None  # a broker's: per consumer group, by Little's law
+    drain_time_s: dict[str, float | None] | None = None  # a broker's: per consumer group, by the fluid model
 
     INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free")
 
