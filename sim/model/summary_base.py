@@ -31,3 +31,14 @@ class SummaryModel(BaseModel):
     def to_data(self) -> dict[str, Any]:
         """Plain JSON-ready data: what ``--json`` prints (unset fields left out)."""
         return self.model_dump(mode="json", exclude_unset=True)
+
+
+class LatencyStats(SummaryModel):
+    """Latency of the requests that arrived in the window and completed, in ms (None when there are none)."""
+
+    mean: float | None
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+    p999: float | None

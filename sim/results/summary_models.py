@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, SerializeAsAny, create_model
 
 from sim.kinds.registry import KINDS
-from sim.model.summary_base import SummaryModel
+from sim.model.summary_base import LatencyStats, SummaryModel
 
 
 class RequestCounts(SummaryModel):
@@ -29,17 +29,6 @@ class RequestCounts(SummaryModel):
     dropped: int = Field(description="turned away by a full queue")
     timed_out: int = Field(description="their caller stopped waiting")
     unfinished: int = Field(description="still in flight when the drain budget ended")
-
-
-class LatencyStats(SummaryModel):
-    """Latency of the requests that arrived in the window and completed, in ms (None when there are none)."""
-
-    mean: float | None
-    p50: float | None
-    p90: float | None
-    p95: float | None
-    p99: float | None
-    p999: float | None
 
 
 class StationStats(SummaryModel):

@@ -16,24 +16,14 @@ from pydantic import Field
 
 from sim.model.latency import percentiles_ms
 from sim.model.status import OK
-from sim.model.summary_base import SummaryModel
+from sim.model.summary_base import LatencyStats, SummaryModel
+from sim.theory.backlog import peak_and_drain as backlog_peak_and_drain
 
 if TYPE_CHECKING:
     from sim.kinds.broker.spec import BrokerSpec
 
 DRAINED_FRACTION = 0.1  # a backlog has drained when it is back to a tenth of its peak
 MIN_BACKLOG_MESSAGES = 50  # a smaller peak is ordinary queueing, not a backlog to drain
-
-
-class EventLatency(SummaryModel):
-    """Publish-to-processed time of the messages published in the window and processed, in ms."""
-
-    mean: float | None
-    p50: float | None
-    p90: float | None
-    p95: float | None
-    p99: float | None
-    p999: float | None
 
 
 class ConsumerGroupStats(SummaryModel):
@@ -51,7 +41,8 @@ class ConsumerGroupStats(SummaryModel):
                                                    f"{MIN_BACKLOG_MESSAGES}+ messages, or not drained in the window)")
     failed_events: int = Field(description="messages published in the window that did not end OK (the consumer "
                                            "answered an error, or drop_oldest discarded them unread)")
-    event_latency_ms: EventLatency
+    event_latency_ms: LatencyStats = Field(description="publish to processed, of the messages published in the "
+                                                   "window and processed")
     partitions_mean_lag: dict[str, float] = Field(description="time-average lag per partition")
 
 
@@ -114,12 +105,8 @@ def peak_and_drain(appended_s: np.ndarray, done_s: np.ndarray, start_s: float,
     instants.sort()
     lag = (np.searchsorted(appended_s, instants, side="right")
            - np.searchsorted(np.sort(done_s), instants, side="right"))
-    peak_index = int(np.argmax(lag))
-    peak = int(lag[peak_index])
-    if peak < MIN_BACKLOG_MESSAGES:
-        return peak, None
-    after = np.nonzero(lag[peak_index:] <= DRAINED_FRACTION * peak)[0]
-    return peak, float(instants[peak_index + after[0]] - instants[peak_index]) if after.size else None
+    peak, drain_s = backlog_peak_and_drain(instants, lag, DRAINED_FRACTION, MIN_BACKLOG_MESSAGES)
+    return int(peak), drain_s
 
 
 def lag_series(spec: BrokerSpec, fields: tuple[str, ...], values: np.ndarray, widths: np.ndarray) -> dict[str, list]:
