@@ -24,7 +24,7 @@ from sim.theory.predictions import ComponentTheory, StationPrediction, combine, 
 if TYPE_CHECKING:
     from sim.kinds.broker.spec import BrokerSpec
 
-FLUID_STEPS = 20_000  # time steps of the fluid path over the run
+FLUID_STEPS = 5_000  # time steps of the fluid path over the run (a hundredth of a second over 50 s)
 TWIN_QUEUE_LIMIT = 100_000  # the retention bound as a queue limit is capped: past it, an infinite queue is as good
 
 
