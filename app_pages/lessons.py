@@ -15,6 +15,7 @@ import streamlit as st
 from sim import viz
 from sim.teaching.lesson_views import (
     exercise_markdown,
+    lag_figures,
     metric_label,
     results_table,
     solution_markdown,
@@ -41,6 +42,12 @@ def step_results(slug: str, step: int, seed: int) -> pd.DataFrame:
 @st.cache_data(max_entries=32, show_spinner="Running the incident…")
 def step_dashboard_data(slug: str, step: int, seed: int) -> dict[str, Any] | None:
     return step_dashboard(load_lesson(slug), step, seed)
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the step's variants over time…")
+def step_lag_figures(slug: str, step: int, seed: int) -> list[Any]:
+    """A ``lag_chart`` step's broker lag over time, one figure per variant (none for other steps)."""
+    return lag_figures(load_lesson(slug), step, seed)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -109,6 +116,9 @@ def show_results(lesson: Lesson, step: int, seed: int, guess: Any) -> None:
     column = chart_column(lesson, step, table)
     if column is not None:
         right.plotly_chart(viz.variants_figure(table, column), key=f"lesson-{lesson.slug}-{step}")
+    lag_columns = st.columns(2)
+    for index, chart in enumerate(step_lag_figures(lesson.slug, step, seed)):
+        lag_columns[index % 2].plotly_chart(chart, key=f"lesson-{lesson.slug}-{step}-lag-{index}")
     if prediction is not None:
         message = step_verdict(lesson.slug, step, guess, seed)
         (st.success if message.startswith(GOOD_VERDICTS) else st.warning)(message)

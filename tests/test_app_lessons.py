@@ -29,10 +29,18 @@ def open_lesson(slug: str) -> AppTest:
 DASHBOARD_TITLES = {title for _section, _key, title, _axis, _format in PANELS}
 
 
+LAG_TITLE = ": consumer lag and backlog"
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+
+
 def result_charts(at: AppTest) -> list[Any]:
-    """Charts of revealed results (a step's monitoring dashboard, shown before asking, is not one)."""
-    return [chart for chart in at.get("plotly_chart")
-            if json.loads(chart.proto.spec)["layout"]["title"]["text"] not in DASHBOARD_TITLES]
+    """Charts of revealed results (a step's monitoring dashboard, shown before asking, and the lag over time a
+    ``lag_chart`` step adds are not one)."""
+    return [chart for chart, title in zip(at.get("plotly_chart"), chart_titles(at), strict=True)
+            if title not in DASHBOARD_TITLES and not title.endswith(LAG_TITLE)]
 
 
 def verdicts(at: AppTest) -> list[str]:
@@ -91,6 +99,9 @@ def test_first_step_of_every_lesson_predicts_then_reveals(slug: str) -> None:
         assert any(lesson.steps[0].after.strip()[:40] in item.value for item in at.markdown)
     if len(lesson.steps) > 1:
         assert any(item.value.startswith("### 2. ") for item in at.markdown), "the next step appears"
+    lag_charts = [title for title in chart_titles(at) if title.endswith(LAG_TITLE)]
+    assert lag_charts == ([f"{variant.label}: orders{LAG_TITLE}" for variant in lesson.steps[0].variants]
+                          if lesson.steps[0].lag_chart else [])
 
 
 def test_a_whole_lesson_end_to_end_with_exercises_and_start_over() -> None:

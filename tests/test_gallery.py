@@ -8,7 +8,7 @@ import sim
 from sim.scenario.gallery import first_sentence, gallery_paths
 
 EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db", "microservices",
-            "threads-vs-event-loop"}
+            "threads-vs-event-loop", "event-driven"}
 
 
 def test_gallery_has_the_promised_scenarios() -> None:

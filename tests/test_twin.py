@@ -95,6 +95,8 @@ def test_callers_of_a_saturated_database_are_unstable_too() -> None:
 
 def twin_curve(name: str) -> tuple[float, np.ndarray, list[float | None]]:
     scenario = load_gallery_scenario(name)
+    if scenario.workload.profile is not None:  # the curve is over a constant rate: take a spike off
+        scenario = with_overrides(scenario, {"workload.profile": None})
     saturation = saturation_rate_rps(scenario)
     assert saturation is not None
     rates = np.linspace(0.02 * saturation, 1.5 * saturation, 150)
@@ -120,7 +122,11 @@ def test_each_gallery_twin_curve_ends_at_the_first_saturation(name: str) -> None
         settled = next(index for index, ratio in enumerate(ratios) if ratio == pytest.approx(ratios[-1], rel=1e-6))
         finite = finite[settled:]
     assert all(later >= earlier for earlier, later in itertools.pairwise(finite)), name
-    assert finite[-1] > 2 * finite[0], "the hockey stick turns up before the wall"
+    if name == "event-driven":
+        # the API only waits for the append: its latency stays flat, and the consumers' lag takes the queueing
+        assert finite[-1] < 1.5 * finite[0], "publishing decouples the API from its consumers"
+    else:
+        assert finite[-1] > 2 * finite[0], "the hockey stick turns up before the wall"
 
 
 def test_the_simulation_shows_the_ttl_dip_the_twin_predicts() -> None:

@@ -45,6 +45,8 @@ def step_cells(lesson: Lesson, step: int) -> list[nbformat.NotebookNode]:
     if lesson.steps[step].variants:
         column = lesson.steps[step].prediction.metric if lesson.steps[step].prediction else lesson.steps[step].show[-1]
         cells.append(new_code_cell(REVEAL.format(step=step, guess=guess, column=metric_label(column))))
+    if lesson.steps[step].lag_chart:
+        cells.append(new_code_cell(f"for figure in views.lag_figures(lesson, {step}, SEED):\n    figure.show()"))
     return cells
 
 

@@ -55,6 +55,7 @@ class RunOutput:
     records: dict[str, np.ndarray]
     component_levels: dict[str, LevelHistory]
     station_levels: dict[str, LevelHistory]
+    events: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # per component with event records
 
 
 class Model:
@@ -163,7 +164,8 @@ def simulate(scenario: Scenario, seed: int | None = None, duration_s: float | No
                        for station in component.stations},
         stopped=stopped,
     )
-    return RunOutput(measured, info, model.recorder.columns(), component_levels, station_levels)
+    events = {name: columns for name, component in model.components.items() if (columns := component.event_columns())}
+    return RunOutput(measured, info, model.recorder.columns(), component_levels, station_levels, events)
 
 
 def _checked(scenario: Scenario, seed: int | None, duration_s: float | None,

@@ -161,7 +161,8 @@ def with_warmup(result: Result, warmup_s: float) -> Result:
     if warmup_s == result.scenario.warmup_s:
         return result
     scenario = result.scenario.model_copy(update={"warmup_s": warmup_s})
-    return Result(scenario, result.info, result.records, result.component_levels, result.station_levels)
+    return Result(scenario, result.info, result.records, result.component_levels, result.station_levels,
+                  result.events)
 
 
 def interval_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Interval]:

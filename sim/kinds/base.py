@@ -9,7 +9,8 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
   ``reference_problems`` (what it may not be wired to);
 - runtime: ``station_names`` (used by the runtime *and* the twin, so simulation and theory meet by construction)
   and ``build`` (the runtime object for one replication);
-- results: ``stats_fields`` and ``window_stats`` (statistics of its own, such as a cache's hit ratio);
+- results: ``stats_fields`` and ``window_stats`` (statistics of its own, such as a cache's hit ratio), with
+  ``event_stats`` (those that need per-event records) and ``level_series`` (time series of its own);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
 - money: ``hourly_cost`` and ``capacity``;
 - teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram) and ``difference_reasons``
@@ -47,6 +48,12 @@ class ScenarioView(Protocol):
 
     @property
     def workload(self) -> WorkloadSpec: ...
+
+    @property
+    def warmup_s(self) -> float: ...
+
+    @property
+    def duration_s(self) -> float: ...
 
 
 class StatsView(Protocol):
@@ -144,6 +151,17 @@ class ComponentSpecBase(StrictModel):
 
     def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
         """Its own statistics over a measured window (``stats_fields``), from its runtime's counter changes."""
+        return {}
+
+    def event_stats(self, counters: Mapping[str, float], events: Mapping[str, Any], start_s: float,
+                    end_s: float) -> dict[str, Any]:
+        """Its own statistics that need per-event records (``Component.event_columns``, numpy columns) over the
+        window ``[start_s, end_s)``, beside its counter changes; a broker's event latency and lag."""
+        return {}
+
+    def level_series(self, fields: tuple[str, ...], values: Any, widths: Any) -> dict[str, list[float]]:
+        """Its own time series from its cumulative counters (rows: snapshots, columns: ``fields``; bin widths
+        in seconds), e.g. a broker's lag per consumer group; ``sim.results.timeseries`` adds them."""
         return {}
 
     # --- theory -------------------------------------------------------------------------------------

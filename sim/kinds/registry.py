@@ -13,6 +13,7 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 from sim.kinds.base import ComponentSpecBase
+from sim.kinds.broker import BrokerSpec
 from sim.kinds.cache import CacheSpec
 from sim.kinds.database import DatabaseSpec
 from sim.kinds.load_balancer import LoadBalancerSpec
@@ -38,7 +39,7 @@ def add_kind(spec_class: type[ComponentSpecBase]) -> str:
     return name
 
 
-for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec):
+for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, BrokerSpec):
     add_kind(_spec_class)
 
 

@@ -72,8 +72,10 @@ class Result:
     """Measurements of one replication; ``summary`` is the JSON-ready digest."""
 
     def __init__(self, scenario: Scenario, info: RunInfo, records: dict[str, np.ndarray],
-                 component_levels: dict[str, LevelHistory], station_levels: dict[str, LevelHistory]) -> None:
+                 component_levels: dict[str, LevelHistory], station_levels: dict[str, LevelHistory],
+                 events: dict[str, dict[str, np.ndarray]] | None = None) -> None:
         self.scenario = scenario
+        self.events = events or {}  # per-event records of components that keep them (a broker's messages)
         self.info = info
         self.records = records
         self.component_levels = component_levels
@@ -92,7 +94,8 @@ class Result:
     @classmethod
     def from_output(cls, output: RunOutput) -> Result:
         """The Result of a finished simulation."""
-        return cls(output.scenario, output.info, output.records, output.component_levels, output.station_levels)
+        return cls(output.scenario, output.info, output.records, output.component_levels, output.station_levels,
+                   output.events)
 
     @property
     def seed(self) -> int:
@@ -146,7 +149,10 @@ class Result:
             "failed": int(delta["failed"]),
         }
         stats.update(self._station_totals([self.stations[station] for station in own]))
-        stats.update(self.scenario.components[name].window_stats(delta))
+        spec = self.scenario.components[name]
+        stats.update(spec.window_stats(delta))
+        if name in self.events:
+            stats.update(spec.event_stats(delta, self.events[name], self.start_s, self.end_s))
         if len(own) > 1:
             stats["stations"] = {station: self._public_station(self.stations[station]) for station in own}
             utilisations = [self.stations[station]["utilisation"] for station in own]

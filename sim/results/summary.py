@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.model.latency import PERCENTILE_LEVELS
+from sim.model.latency import percentiles_ms
 from sim.model.slo import evaluate, parse_slo
 from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
 from sim.results.bottleneck import find_bottleneck, overflowing, overload_entry
@@ -19,15 +19,6 @@ from sim.twin.predict import arrival_rate_rps, predict, theory_summary
 if TYPE_CHECKING:
     from sim.results.result import Result
 
-
-def percentiles_ms(latencies_ms: np.ndarray) -> dict[str, float | None]:
-    """Mean, p50, p90, p95, p99 and p99.9 of latencies (None when there are none)."""
-    if latencies_ms.size == 0:
-        return dict.fromkeys(("mean", *PERCENTILE_LEVELS))
-    values = latencies_ms.astype(np.float64)
-    levels = np.percentile(values, list(PERCENTILE_LEVELS.values()))
-    return {"mean": float(values.mean()), **{key: float(level) for key, level in zip(PERCENTILE_LEVELS, levels,
-                                                                                      strict=True)}}
 
 MIN_MEASURED_SHARE = 0.25  # a run capped before this share of its measured window gives no verdict
 

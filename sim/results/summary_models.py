@@ -14,31 +14,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, create_model
+from pydantic import ConfigDict, Field, SerializeAsAny, create_model
 
 from sim.kinds.registry import KINDS
-
-
-class SummaryModel(BaseModel):
-    """Base of every summary model: typed fields, item access, and a JSON form without the unset ones."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self.model_fields_set
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """The field's value, or ``default`` when the field is unset or unknown."""
-        return getattr(self, key) if key in self.model_fields_set else default
-
-    def to_data(self) -> dict[str, Any]:
-        """Plain JSON-ready data: what ``--json`` prints (unset fields left out)."""
-        return self.model_dump(mode="json", exclude_unset=True)
+from sim.model.summary_base import LatencyStats, SummaryModel
 
 
 class RequestCounts(SummaryModel):
@@ -50,17 +29,6 @@ class RequestCounts(SummaryModel):
     dropped: int = Field(description="turned away by a full queue")
     timed_out: int = Field(description="their caller stopped waiting")
     unfinished: int = Field(description="still in flight when the drain budget ended")
-
-
-class LatencyStats(SummaryModel):
-    """Latency of the requests that arrived in the window and completed, in ms (None when there are none)."""
-
-    mean: float | None
-    p50: float | None
-    p90: float | None
-    p95: float | None
-    p99: float | None
-    p999: float | None
 
 
 class StationStats(SummaryModel):
@@ -171,6 +139,13 @@ class ComponentPrediction(SummaryModel):
         default=None, description="the twin's 99th percentile of the response, where it builds the distribution "
                                   "(a service whose calls have a group step)")
     stations: dict[str, StationPredictionSummary] | None = None
+    lag_messages: dict[str, float | None] | None = Field(
+        default=None,
+        description="a broker's: mean lag per consumer group (messages, Little's law; null when unstable)")
+    drain_time_s: dict[str, float | None] | None = Field(
+        default=None,
+        description="a broker's: per consumer group, seconds from the peak backlog of the workload's profile until "
+                    "it is back to a tenth of it (fluid model; null without a backlog)")
 
 
 class TheorySummary(SummaryModel):

@@ -55,8 +55,16 @@ def build_timeseries(result: Result) -> dict[str, Any]:
         busy = np.diff(history.column("busy_area")) / widths / servers
         queue = np.diff(history.column("queue_area")) / widths
         stations[name] = {"utilisation": busy.tolist(), "queue_length": queue.tolist()}
-    return {"time_s": edges[1:].tolist(), "bin_width_s": widths.tolist(), "requests": requests,
-            "stations": stations}
+    series = {"time_s": edges[1:].tolist(), "bin_width_s": widths.tolist(), "requests": requests,
+              "stations": stations}
+    components = {}
+    for name, spec in result.scenario.components.items():
+        history = result.component_levels[name]
+        if own := spec.level_series(history.fields, history.values, widths):
+            components[name] = own
+    if components:  # kinds' own series (a broker's lag), only when some kind has them
+        series["components"] = components
+    return series
 
 
 def timeseries_frame(result: Result) -> pd.DataFrame:
@@ -68,7 +76,7 @@ def timeseries_frame(result: Result) -> pd.DataFrame:
     for name, values in series["requests"].items():
         rows.extend({"time_s": time, "series": name, "value": value}
                     for time, value in zip(series["time_s"], values, strict=True))
-    for station, levels in series["stations"].items():
+    for station, levels in [*series["stations"].items(), *series.get("components", {}).items()]:
         for level, values in levels.items():
             rows.extend({"time_s": time, "series": f"{station}:{level}", "value": value}
                         for time, value in zip(series["time_s"], values, strict=True))

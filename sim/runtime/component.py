@@ -43,6 +43,10 @@ class Component:
         """Component-specific cumulative counters (e.g. cache hits), snapshotted with the rest."""
         return {}
 
+    def event_columns(self) -> dict[str, Any]:
+        """Per-event records of its own as numpy columns (a broker's messages), read after the run."""
+        return {}
+
     def _enter(self, request: Request, reply: Reply, token: Any) -> Visit:
         now = self.env.now
         self.in_system += 1

@@ -105,3 +105,19 @@ def dashboard_figures(lesson: Lesson, step: int, seed: int = 1) -> list[go.Figur
 
     dashboard = step_dashboard(lesson, step, seed)
     return [] if dashboard is None else viz.dashboard_figures(dashboard)
+
+
+def lag_figures(lesson: Lesson, step: int, seed: int = 1) -> list[go.Figure]:
+    """For a step with ``lag_chart``: each variant's consumer lag and backlog over time (same seed as the reveal)."""
+    from sim import viz
+    from sim.results import run
+
+    if not lesson.steps[step].lag_chart:
+        return []
+    figures = []
+    for variant in lesson.steps[step].variants:
+        result = run(lesson.variant_scenario(step, variant.label), seed=seed)
+        for figure in viz.lag_figures(result.timeseries(), result.summary.warmup_s)[:1]:
+            figure.update_layout(title=f"{variant.label}: {figure.layout.title.text}")
+            figures.append(figure)
+    return figures

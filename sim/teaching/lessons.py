@@ -63,6 +63,7 @@ class StepSpec(StrictModel):
     show: list[str] = Field(default_factory=lambda: ["latency_ms.p50", "latency_ms.p99"])
     after: str = ""
     dashboard: str | None = None  # a variant whose monitoring dashboard (not its settings) is shown before asking
+    lag_chart: bool = False  # after the reveal, each variant's broker lag over time (``sim.viz.lag_figures``)
 
 
 class ClaimSpec(StrictModel):

@@ -36,6 +36,8 @@ class ComponentTheory:
     queue_free: bool = False
     p99_response_ms: float | None = None
     response_distribution: Any = None  # a GridDistribution (sim.theory.forkjoin) when the kind's twin built one
+    lag_messages: dict[str, float | None] | None = None  # a broker's: per consumer group, by Little's law
+    drain_time_s: dict[str, float | None] | None = None  # a broker's: per consumer group, by the fluid model
 
     INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free",
                 "response_distribution")

@@ -34,6 +34,7 @@ from sim.viz.loadtest import measured_traces, overlay_measured
 from sim.viz.run import (
     TIME_AXIS,
     compare_latency_figure,
+    lag_figures,
     latency_distribution_figure,
     latency_percentiles_figure,
     station_levels_figure,
@@ -56,6 +57,7 @@ __all__ = [
     "dashboard_panel_figure",
     "hockey_stick_figure",
     "hottest_utilisation",
+    "lag_figures",
     "latency_distribution_figure",
     "latency_percentiles_figure",
     "measured_traces",

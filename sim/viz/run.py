@@ -49,6 +49,27 @@ def station_levels_figure(timeseries: Mapping[str, Any], level: str, warmup_s: f
                   **warmup_shapes(warmup_s))
 
 
+def lag_figures(timeseries: Mapping[str, Any], warmup_s: float | None = None) -> list[go.Figure]:
+    """Per broker in the run: its consumer groups' lag and its backlog over time, then the lag per partition.
+
+    Reads the ``components`` part of the time series (a kind's own series); empty when no component has one.
+    """
+    figures = []
+    for name, series in timeseries.get("components", {}).items():
+        groups = {key: f"{key.split(':', 1)[1]} lag" for key in series
+                  if key.startswith("lag:") and ":partition-" not in key}
+        if not groups:
+            continue
+        partitions = {key: key.split(":", 1)[1].replace(":", " ") for key in series if ":partition-" in key}
+        figures.append(figure(f"{name}: consumer lag and backlog", _lines(
+            timeseries["time_s"], series, {**groups, "backlog": "backlog (retained)"}),
+            xaxis=TIME_AXIS, yaxis=axis("messages", rangemode="tozero"), **warmup_shapes(warmup_s)))
+        figures.append(figure(f"{name}: lag per partition", _lines(timeseries["time_s"], series, partitions),
+                              legend_rows=-(-len(partitions) // 4), xaxis=TIME_AXIS,
+                              yaxis=axis("messages", rangemode="tozero"), **warmup_shapes(warmup_s)))
+    return figures
+
+
 # --- distributions -----------------------------------------------------------------------------------
 
 
