@@ -16,6 +16,7 @@ from sim.kinds.base import ComponentSpecBase
 from sim.kinds.cache import CacheSpec
 from sim.kinds.database import DatabaseSpec
 from sim.kinds.load_balancer import LoadBalancerSpec
+from sim.kinds.quorum_store import QuorumStoreSpec
 from sim.kinds.service import ServiceSpec
 
 KINDS: dict[str, type[ComponentSpecBase]] = {}
@@ -38,7 +39,7 @@ def add_kind(spec_class: type[ComponentSpecBase]) -> str:
     return name
 
 
-for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec):
+for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, QuorumStoreSpec):
     add_kind(_spec_class)
 
 
