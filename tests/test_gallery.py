@@ -7,7 +7,7 @@ import pytest
 import sim
 from sim.scenario.gallery import first_sentence, gallery_paths
 
-EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db", "quorum"}
+EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db", "quorum", "hot-partition"}
 
 
 def test_gallery_has_the_promised_scenarios() -> None:

@@ -18,6 +18,7 @@ from sim.kinds.database import DatabaseSpec
 from sim.kinds.load_balancer import LoadBalancerSpec
 from sim.kinds.quorum_store import QuorumStoreSpec
 from sim.kinds.service import ServiceSpec
+from sim.kinds.table import TableSpec
 
 KINDS: dict[str, type[ComponentSpecBase]] = {}
 
@@ -39,7 +40,7 @@ def add_kind(spec_class: type[ComponentSpecBase]) -> str:
     return name
 
 
-for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, QuorumStoreSpec):
+for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, QuorumStoreSpec, TableSpec):
     add_kind(_spec_class)
 
 
