@@ -220,3 +220,16 @@ def test_the_openmetrics_download_is_the_runs_file() -> None:
     scenario = sim.load_scenario(ROOT / "scenarios" / "single-server.yaml").model_copy(update={"duration_s": 8.0})
     text = openmetrics_file.__wrapped__(scenario.model_dump_json(), 3)  # type: ignore[attr-defined]
     assert text == openmetrics_text(sim.run(scenario, seed=3)) and text.endswith("# EOF\n")
+
+
+@pytest.mark.parametrize(("name", "label", "choice"), [("stampede", "coalesce misses", "on (single flight)"),
+                                                       ("quorum", "read consistency", "ONE"),
+                                                       ("hot-partition", "adaptive capacity", "on")])
+def test_data_tier_knobs_rerun_the_scenario(app: AppTest, name: str, label: str, choice: str) -> None:
+    app.selectbox(key="gallery_name").set_value(name).run()
+    box = next(box for box in app.selectbox if box.label == label)
+    before = metric(app, "p99")
+    box.set_value(next(option for option in box.options if option == choice)).run()
+    assert_healthy(app)
+    assert next(box for box in app.selectbox if box.label == label).value is not None
+    assert metric(app, "p99") != before
