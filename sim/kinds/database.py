@@ -19,10 +19,11 @@ import numpy as np
 from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
+from sim.kinds.operations import by_partition
 from sim.kinds.replication import ReplicationLog
 from sim.model.base import Price
 from sim.model.distributions import DistributionSpec, from_spec
-from sim.model.keys import mix_key, mix_keys
+from sim.model.keys import mix_key
 from sim.model.knobs import Knob, integer_knob
 from sim.model.status import OK
 from sim.runtime.component import Component
@@ -118,11 +119,8 @@ class DatabaseSpec(ComponentSpecBase):
         """
         window_s = self.read_your_writes_s or 0.0
         primary_reads = traffic.read_rps * -np.expm1(-traffic.write_rps * window_s)
-        if self.shards == 1:
-            return [(float(traffic.read_rps.sum()), float(traffic.write_rps.sum()), float(primary_reads.sum()))]
-        shard_of_key = (mix_keys(np.arange(traffic.read_rps.size)) % np.uint64(self.shards)).astype(np.int64)
-        columns = [np.bincount(shard_of_key, weights=rates, minlength=self.shards).tolist()
-                   for rates in (traffic.read_rps, traffic.write_rps, primary_reads)]
+        columns = [column.tolist() for column in by_partition([traffic.read_rps, traffic.write_rps, primary_reads],
+                                                              self.shards)]
         return list(zip(*columns, strict=True))
 
     def hourly_cost(self) -> float:

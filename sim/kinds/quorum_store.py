@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
+from sim.kinds.operations import operation_samplers
 from sim.model.base import Price
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.knobs import Knob, integer_knob
@@ -177,8 +178,7 @@ class QuorumStore(Component):
 
     def __init__(self, env: Scheduler, name: str, spec: QuorumStoreSpec, streams: RandomStreams) -> None:
         super().__init__(env, name, spec)
-        self.sample_read_s = from_spec(spec.read_time).sampler(streams.stream(f"component/{name}/read"))
-        self.sample_write_s = from_spec(spec.write_time).sampler(streams.stream(f"component/{name}/write"))
+        self.sample_read_s, self.sample_write_s = operation_samplers(spec.read_time, spec.write_time, name, streams)
         self.stations = [Station(env, station_name, spec.threads, spec.queue_capacity, self._start)
                          for station_name in spec.station_names(name)]
         self.read_quorum, self.write_quorum = spec.read_quorum, spec.write_quorum

@@ -18,9 +18,10 @@ import numpy as np
 from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
+from sim.kinds.operations import by_partition, operation_samplers
 from sim.model.base import Price
 from sim.model.distributions import DistributionSpec, from_spec
-from sim.model.keys import mix_key, mix_keys
+from sim.model.keys import mix_key
 from sim.model.knobs import Knob, integer_knob
 from sim.model.status import OK, THROTTLED
 from sim.runtime.component import Component
@@ -75,11 +76,8 @@ class TableSpec(ComponentSpecBase):
 
     def partition_rates(self, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
         """Read and write rps reaching each partition, by the engine's key hash."""
-        if self.partitions == 1:
-            return np.array([traffic.read_rps.sum()]), np.array([traffic.write_rps.sum()])
-        partition_of_key = (mix_keys(np.arange(traffic.read_rps.size)) % np.uint64(self.partitions)).astype(np.int64)
-        return (np.bincount(partition_of_key, weights=traffic.read_rps, minlength=self.partitions),
-                np.bincount(partition_of_key, weights=traffic.write_rps, minlength=self.partitions))
+        reads, writes = by_partition([traffic.read_rps, traffic.write_rps], self.partitions)
+        return reads, writes
 
     def throttled_rps(self, traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
         """Reads and writes throttled per second at each partition: what its offered rate exceeds its share by.
@@ -184,8 +182,7 @@ class Table(Component):
 
     def __init__(self, env: Scheduler, name: str, spec: TableSpec, streams: RandomStreams) -> None:
         super().__init__(env, name, spec)
-        self.sample_read_s = from_spec(spec.read_time).sampler(streams.stream(f"component/{name}/read"))
-        self.sample_write_s = from_spec(spec.write_time).sampler(streams.stream(f"component/{name}/write"))
+        self.sample_read_s, self.sample_write_s = operation_samplers(spec.read_time, spec.write_time, name, streams)
         self.stations = [Station(env, partition, spec.threads, spec.queue_capacity, self._start)
                          for partition in spec.station_names(name)]
         count = spec.partitions
