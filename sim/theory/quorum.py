@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 
 def order_statistic_mean(k: int, n: int, mean: float) -> float:
@@ -33,6 +32,8 @@ def order_statistic_variance(k: int, n: int, mean: float) -> float:
 
 def order_statistic_quantile(k: int, n: int, mean: float, probability: float) -> float:
     """The ``probability`` quantile of the k-th smallest of ``n`` independent exponentials of mean ``mean``."""
+    from scipy import stats  # here, not at the top: scipy.stats takes seconds to import and kinds load this module
+
     _check(k, n)
     uniform = float(stats.beta.ppf(probability, k, n - k + 1))
     return -mean * math.log1p(-uniform)
