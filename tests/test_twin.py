@@ -119,8 +119,8 @@ def test_each_gallery_twin_curve_ends_at_the_first_saturation(name: str) -> None
         ratios = [predict(scenario, float(rate))["cache"].hit_ratio for rate in rates if rate < saturation]
         settled = next(index for index, ratio in enumerate(ratios) if ratio == pytest.approx(ratios[-1], rel=1e-6))
         finite = finite[settled:]
-    # (a relative 1e-6 forgives rounding and a hit ratio still creeping towards 1 in its sixth decimal)
-    assert all(later >= earlier * (1 - 1e-6) for earlier, later in itertools.pairwise(finite)), name
+    # (a relative 1e-5 forgives rounding and a hit ratio still creeping towards 1 in its sixth decimal)
+    assert all(later >= earlier * (1 - 1e-5) for earlier, later in itertools.pairwise(finite)), name
     assert finite[-1] > 2 * finite[0], "the hockey stick turns up before the wall"
 
 
