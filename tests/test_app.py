@@ -243,3 +243,16 @@ def test_the_fan_out_width_knob_widens_the_tail(app: AppTest) -> None:
     assert_healthy(app)
     assert metric(app, "p99") > before
     assert "∥ ×40" in json.dumps(figure(app, "Architecture"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("name", "label", "choice"), [("stampede", "coalesce misses", "on (single flight)"),
+                                                       ("quorum", "read consistency", "ONE"),
+                                                       ("hot-partition", "adaptive capacity", "on")])
+def test_data_tier_knobs_rerun_the_scenario(app: AppTest, name: str, label: str, choice: str) -> None:
+    app.selectbox(key="gallery_name").set_value(name).run()
+    box = next(box for box in app.selectbox if box.label == label)
+    before = metric(app, "p99")
+    box.set_value(next(option for option in box.options if option == choice)).run()
+    assert_healthy(app)
+    assert next(box for box in app.selectbox if box.label == label).value is not None
+    assert metric(app, "p99") != before

@@ -114,14 +114,15 @@ def test_each_gallery_twin_curve_ends_at_the_first_saturation(name: str) -> None
     assert all(latency is None for rate, latency in zip(rates, latencies, strict=True) if rate >= saturation), (
         "past the first saturation the twin never comes back with a finite latency")
     finite = [latency for latency in latencies if latency is not None]
-    if name == "cache-aside":
-        # a 60 s TTL caps the hit ratio at low rates (keys expire before they are read again), so latency first
+    if name in ("cache-aside", "stampede"):
+        # a TTL (60 s, 2 s) caps the hit ratio at low rates (keys expire before they are read again), so latency first
         # falls as the rate rises; it is monotone from the rate where the hit ratio stops rising
         scenario = load_gallery_scenario(name)
         ratios = [predict(scenario, float(rate))["cache"].hit_ratio for rate in rates if rate < saturation]
         settled = next(index for index, ratio in enumerate(ratios) if ratio == pytest.approx(ratios[-1], rel=1e-6))
         finite = finite[settled:]
-    assert all(later >= earlier for earlier, later in itertools.pairwise(finite)), name
+    # (a relative 1e-5 forgives rounding and a hit ratio still creeping towards 1 in its sixth decimal)
+    assert all(later >= earlier * (1 - 1e-5) for earlier, later in itertools.pairwise(finite)), name
     if name == "event-driven":
         # the API only waits for the append: its latency stays flat, and the consumers' lag takes the queueing
         assert finite[-1] < 1.5 * finite[0], "publishing decouples the API from its consumers"

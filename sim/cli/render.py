@@ -45,7 +45,8 @@ def headline(summary: RunSummary) -> Text:
         f"after {summary.warmup_s:g} s warm-up  [{_state(summary)}]",
         f"throughput {summary.throughput_rps:,.1f} req/s   offered {counts.offered:,}  completed "
         f"{counts.completed:,}  failed {counts.failed:,}  dropped {counts.dropped:,}  "
-        f"timed out {counts.timed_out:,}  unfinished {counts.unfinished:,}",
+        f"timed out {counts.timed_out:,}  unfinished {counts.unfinished:,}"
+        + (f"  throttled {counts.throttled:,}" if counts.throttled else ""),
         _latency_line(summary),
     ]
     if summary.no_verdict:

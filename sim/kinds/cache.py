@@ -4,6 +4,11 @@ The cache itself answers in fixed time (an in-memory store is rarely the queue);
 traffic reaches the store behind it. Reads that hit return after ``hit_latency_ms``. Misses pay
 ``miss_latency_ms``, read the store and fill the cache, evicting the least recently used key when full.
 Writes go to the store and invalidate the key, so the next read misses.
+
+When a hot key expires, every read that misses before the refill returns goes to the store too: a stampede of
+about 1 + r x (store response) reads per refill for a key read r times a second. ``coalesce_misses`` (single
+flight) sends only the first miss to the store and answers the rest with its result; ``ttl_jitter`` spreads
+expiry times so keys filled together do not expire together.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
 from sim.model.base import DAY_S, ComponentName, LatencyMs, Price
+from sim.model.distributions import batched
 from sim.model.knobs import Knob
 from sim.model.status import OK
 from sim.runtime.component import Component
@@ -48,11 +54,17 @@ class CacheSpec(ComponentSpecBase):
     miss_latency_ms: LatencyMs = 1.0
     value_size_bytes: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1024
     price_per_gb_hour: Price = 0.0
+    coalesce_misses: bool = False
+    ttl_jitter: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
     summary: ClassVar[str] = "an LRU key-value cache (optional TTL) in front of a store, cache-aside"
 
     reference_fields: ClassVar[tuple[str, ...]] = ("store",)
-    stats_fields: ClassVar[dict[str, tuple[type, str]]] = {"hit_ratio": (float, "share of reads that hit")}
+    stats_fields: ClassVar[dict[str, tuple[type, str]]] = {
+        "hit_ratio": (float, "share of reads that hit"),
+        "store_reads_per_refill": (float, "store reads per refill of a missing key (1 with coalescing; more in a "
+                                          "stampede); given when coalescing or TTL jitter is on"),
+    }
 
     def bypass_target(self) -> str | None:
         return self.store
@@ -62,7 +74,11 @@ class CacheSpec(ComponentSpecBase):
 
     def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
         lookups = counters["hits"] + counters["misses"]
-        return {"hit_ratio": counters["hits"] / lookups if lookups else None}
+        stats = {"hit_ratio": counters["hits"] / lookups if lookups else None}
+        if "refills" in counters:
+            refills = counters["refills"]
+            stats["store_reads_per_refill"] = counters["store_reads"] / refills if refills else None
+        return stats
 
     def route(self, name: str, arriving: Traffic, context: TwinContext) -> list[tuple[str, Traffic]]:
         """Reads that miss, and every write, go on to the store; the hit ratio is kept for ``predict``."""
@@ -125,6 +141,9 @@ class CacheSpec(ComponentSpecBase):
             Knob(f"components.{name}.ttl_s", f"{name}: TTL (s)", "ordered", self.ttl_s, options=(None, *ttls),
                  option_labels=("no TTL", *(f"{ttl:g} s" for ttl in ttls)), component=name,
                  help="Entries older than this are treated as misses."),
+            Knob(f"components.{name}.coalesce_misses", f"{name}: coalesce misses", "choice", self.coalesce_misses,
+                 options=(False, True), option_labels=("off", "on (single flight)"), component=name,
+                 help="Concurrent misses on one key wait for a single store read instead of each reading."),
         ]
 
     def describe(self, stats: StatsView) -> str:
@@ -132,7 +151,11 @@ class CacheSpec(ComponentSpecBase):
         return f"{self.capacity_keys:,} keys" + (f", hit {hit:.0%}" if hit is not None else "")
 
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
-        return ["the cache starts empty, so early reads miss more than in steady state"]
+        reasons = ["the cache starts empty, so early reads miss more than in steady state"]
+        if not self.coalesce_misses:
+            reasons.append("reads that miss while a key is being refilled go to the store too (a stampede), "
+                           "which Che's approximation counts as hits")
+        return reasons
 
 
 @functools.lru_cache(maxsize=32)
@@ -152,9 +175,10 @@ def _size_options(value: int, key_count: int) -> tuple[int, ...]:
 class LruCache:
     """Keys with expiry times, least recently used first; ``capacity`` keys at most."""
 
-    def __init__(self, capacity: int, ttl_s: float | None) -> None:
+    def __init__(self, capacity: int, ttl_s: float | None, jitter: Any = None) -> None:
         self.capacity = capacity
         self.ttl_s = ttl_s
+        self.jitter = jitter  # a zero-argument function giving the TTL's factor, None for the TTL as written
         self.entries: OrderedDict[int, float] = OrderedDict()
         self.evictions = 0
 
@@ -171,7 +195,10 @@ class LruCache:
 
     def insert(self, key: int, now: float) -> None:
         """Store ``key`` as most recently used, evicting the least recently used beyond capacity."""
-        self.entries[key] = now + self.ttl_s if self.ttl_s is not None else float("inf")
+        if self.ttl_s is None:
+            self.entries[key] = float("inf")
+        else:
+            self.entries[key] = now + self.ttl_s * (self.jitter() if self.jitter is not None else 1.0)
         self.entries.move_to_end(key)
         if len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
@@ -182,23 +209,36 @@ class LruCache:
 
 
 class Cache(Component):
-    """Runtime of a ``kind: cache`` component."""
+    """Runtime of a ``kind: cache`` component.
+
+    ``refilling`` holds, per key with a store read in flight, the misses waiting for it (coalescing) or how
+    many store reads are out (without), so a refill and its stampede are counted either way.
+    """
 
     kind = "cache"
 
     def __init__(self, env: Scheduler, name: str, spec: CacheSpec, streams: RandomStreams) -> None:
         super().__init__(env, name, spec)
         self.store: Component | None = None
-        self.lru = LruCache(spec.capacity_keys, spec.ttl_s)
+        jitter = None
+        if spec.ttl_jitter > 0:
+            rng = streams.stream(f"component/{name}/ttl-jitter")
+            jitter = batched(lambda size: rng.uniform(1 - spec.ttl_jitter, 1 + spec.ttl_jitter, size), 1024)
+        self.lru = LruCache(spec.capacity_keys, spec.ttl_s, jitter)
         self.hit_latency_s = spec.hit_latency_ms / 1000.0
         self.miss_latency_s = spec.miss_latency_ms / 1000.0
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.refills = self.store_reads = 0
+        self.refilling: dict[int, list[Visit]] = {}
+        self.reports_refills = spec.coalesce_misses or spec.ttl_jitter > 0
 
     def connect(self, components: dict[str, Component]) -> None:
         self.store = components[self.spec.store]
 
     def extra_fields(self) -> dict[str, float]:
-        return {"hits": self.hits, "misses": self.misses}
+        fields: dict[str, float] = {"hits": self.hits, "misses": self.misses}
+        if self.reports_refills:
+            fields.update(refills=self.refills, store_reads=self.store_reads)
+        return fields
 
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         visit = self._enter(request, reply, token)
@@ -210,16 +250,44 @@ class Cache(Component):
             self.env.call_later(self.hit_latency_s, self._hit_done, visit)
         else:
             self.misses += 1
-            self.env.call_later(self.miss_latency_s, self._forward, visit)
+            self.env.call_later(self.miss_latency_s, self._read_store, visit)
 
     def _hit_done(self, visit: Visit) -> None:
         self._settle(visit, OK)
+
+    def _read_store(self, visit: Visit) -> None:
+        """A miss reads the store, unless (coalescing) a read of its key is already out: then it waits for that."""
+        key = visit.request.key
+        waiting = self.refilling.get(key)
+        if waiting is None:
+            self.refills += 1
+            waiting = self.refilling[key] = []
+        elif self.spec.coalesce_misses:
+            waiting.append(visit)
+            return
+        else:
+            waiting.append(visit)  # without coalescing it only marks another store read out for this key
+        self.store_reads += 1
+        self._forward(visit)
 
     def _forward(self, visit: Visit) -> None:
         assert self.store is not None
         self.store.accept(visit.request, self._stored, visit)
 
     def _stored(self, visit: Visit, status: int) -> None:
-        if status == OK and not visit.request.is_write:
-            self.lru.insert(visit.request.key, self.env.now)
+        request = visit.request
+        if request.is_write:
+            self._settle(visit, status)
+            return
+        if status == OK:
+            self.lru.insert(request.key, self.env.now)
+        waiting = self.refilling.get(request.key)
+        if self.spec.coalesce_misses:
+            del self.refilling[request.key]
+            for follower in waiting or ():
+                self._settle(follower, status)
+        elif waiting:
+            waiting.pop()
+        else:
+            del self.refilling[request.key]
         self._settle(visit, status)

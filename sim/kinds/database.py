@@ -3,19 +3,27 @@
 A key's shard is fixed by hashing the key. Writes go to the shard's primary; reads go round robin over the
 shard's read replicas, or to the primary when it has none. A query waits for a free connection, holds it for
 its service time, then releases it.
+
+Optionally replication is modelled: the primary ships each committed write to its replicas, which apply it
+after ``replication_lag`` (and, with ``replicas_apply_writes``, after a write's work on one of their
+connections, so a busy replica lags further); a replica read of a key whose newest write it has not applied
+is stale (``sim.kinds.replication``). ``read_your_writes_s`` sends reads of recently written keys to the primary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
+from sim.kinds.operations import by_partition
+from sim.kinds.replication import ReplicationLog
 from sim.model.base import Price
 from sim.model.distributions import DistributionSpec, from_spec
-from sim.model.keys import mix_key, mix_keys
+from sim.model.keys import mix_key
 from sim.model.knobs import Knob, integer_knob
 from sim.model.status import OK
 from sim.runtime.component import Component
@@ -43,8 +51,27 @@ class DatabaseSpec(ComponentSpecBase):
     write_time: DistributionSpec
     price_per_node_hour: Price = 0.0
     price_per_connection_hour: Price = 0.0
+    replication_lag: DistributionSpec | None = None
+    replicas_apply_writes: bool = False
+    read_your_writes_s: Annotated[float, Field(gt=0, le=3600)] | None = None
 
     summary: ClassVar[str] = "shards by key hash, each a primary plus read replicas, each node a connection pool"
+    stats_fields: ClassVar[dict[str, tuple[type, str]]] = {
+        "stale_read_ratio": (float, "share of replica reads that missed the key's newest committed write"),
+        "mean_stale_age_ms": (float, "how long before a stale read the write it missed had committed"),
+    }
+
+    @property
+    def tracks_replication(self) -> bool:
+        """Whether replicas apply writes after a lag (then replica reads are checked for staleness)."""
+        return self.replicas > 0 and (self.replication_lag is not None or self.replicas_apply_writes)
+
+    def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
+        if "replica_reads" not in counters:
+            return {}
+        reads, stale = counters["replica_reads"], counters["stale_reads"]
+        return {"stale_read_ratio": stale / reads if reads else None,
+                "mean_stale_age_ms": 1000.0 * counters["stale_age_total_s"] / stale if stale else None}
 
     def node_names(self, name: str) -> list[tuple[str, list[str]]]:
         """Per shard: the primary's station name and its replicas' (the one naming of database nodes)."""
@@ -65,11 +92,14 @@ class DatabaseSpec(ComponentSpecBase):
         read, write = from_spec(self.read_time), from_spec(self.write_time)
         bounded = context.concurrency[name] <= self.pool_size
         stations: dict[str, StationPrediction] = {}
-        for (primary, replicas), (read_rps, write_rps) in zip(self.node_names(name), self.shard_rates(traffic),
-                                                              strict=True):
-            nodes = [(primary, [(0.0 if replicas else read_rps, read), (write_rps, write)], 1.0)]
+        for (primary, replicas), (read_rps, write_rps, primary_reads) in zip(self.node_names(name),
+                                                                             self.shard_rates(traffic), strict=True):
+            replica_reads = read_rps - primary_reads if replicas else 0.0
+            nodes = [(primary, [(read_rps - replica_reads, read), (write_rps, write)], 1.0)]
+            applies = write_rps if self.replicas_apply_writes else 0.0
             # reads take the shard's replicas in turn: each sees every n-th read (Erlang-n gaps, SCV 1/n)
-            nodes += [(replica, [(read_rps / len(replicas), read)], 1.0 / len(replicas)) for replica in replicas]
+            nodes += [(replica, [(replica_reads / len(replicas), read), (applies, write)],
+                       1.0 / len(replicas) if applies == 0 else 1.0) for replica in replicas]
             for node, parts, arrival_scv in nodes:
                 mean_ms, scv = mixture(parts)
                 stations[node] = station(sum(rate for rate, _dist in parts), (mean_ms, scv * mean_ms**2),
@@ -81,14 +111,17 @@ class DatabaseSpec(ComponentSpecBase):
                                        if reads + writes > 0 else read.mean_ms)
         return result
 
-    def shard_rates(self, traffic: Traffic) -> list[tuple[float, float]]:
-        """(read rps, write rps) reaching each shard, by the engine's key hash."""
-        if self.shards == 1:
-            return [(float(traffic.read_rps.sum()), float(traffic.write_rps.sum()))]
-        shard_of_key = (mix_keys(np.arange(traffic.read_rps.size)) % np.uint64(self.shards)).astype(np.int64)
-        reads = np.bincount(shard_of_key, weights=traffic.read_rps, minlength=self.shards)
-        writes = np.bincount(shard_of_key, weights=traffic.write_rps, minlength=self.shards)
-        return list(zip(reads.tolist(), writes.tolist(), strict=True))
+    def shard_rates(self, traffic: Traffic) -> list[tuple[float, float, float]]:
+        """(read rps, write rps, rps of reads kept on the primary) reaching each shard, by the engine's key hash.
+
+        With read-your-writes a read goes to the primary when its key was written in the last window: for
+        Poisson writes of rate w, a share 1 - exp(-w window) of the key's reads.
+        """
+        window_s = self.read_your_writes_s or 0.0
+        primary_reads = traffic.read_rps * -np.expm1(-traffic.write_rps * window_s)
+        columns = [column.tolist() for column in by_partition([traffic.read_rps, traffic.write_rps, primary_reads],
+                                                              self.shards)]
+        return list(zip(*columns, strict=True))
 
     def hourly_cost(self) -> float:
         nodes = self.shards * (1 + self.replicas)
@@ -122,6 +155,19 @@ def shard_of(key: int, shard_count: int) -> int:
     return mix_key(key) % shard_count
 
 
+class _Apply:
+    """A replicated write on its way to one replica: which shard, replica, key and version."""
+
+    __slots__ = ("key", "replica", "shard", "version")
+
+    def __init__(self, shard: int, replica: int, key: int, version: int) -> None:
+        self.shard, self.replica, self.key, self.version = shard, replica, key, version
+
+
+def _no_reply(token: Any, status: int) -> None:
+    """Replication work answers nobody."""
+
+
 class Database(Component):
     """Runtime of a ``kind: database`` component."""
 
@@ -141,19 +187,41 @@ class Database(Component):
             self.replicas.append([self._node(replica) for replica in replicas])
         self.stations = [station for shard in range(spec.shards)
                          for station in [self.primaries[shard], *self.replicas[shard]]]
+        self.logs = [ReplicationLog(spec.replicas) for _shard in range(spec.shards)] if spec.tracks_replication else []
+        self.replica_of = {station: (shard, index) for shard, replicas in enumerate(self.replicas)
+                           for index, station in enumerate(replicas)}
+        lag = spec.replication_lag
+        self.sample_lag_s = (from_spec(lag).sampler(streams.stream(f"component/{name}/replication-lag"))
+                             if lag is not None else None)
+        self.last_write_s: dict[int, float] = {}
+        self.prune_at = 1024
 
     def _node(self, name: str) -> Station:
         return Station(self.env, name, self.spec.pool_size, self.spec.queue_capacity, self._start)
 
+    def extra_fields(self) -> dict[str, float]:
+        if not self.logs:
+            return {}
+        return {"replica_reads": sum(log.replica_reads for log in self.logs),
+                "stale_reads": sum(log.stale_reads for log in self.logs),
+                "stale_age_total_s": sum(log.stale_age_total_s for log in self.logs)}
+
     def station_for(self, request: Request) -> Station:
-        """The node that serves ``request``: its shard's primary for writes, a replica for reads."""
+        """The node that serves ``request``: its shard's primary for writes, a replica for reads.
+
+        With read-your-writes, reads of a key written within the window stay on the primary.
+        """
         shard = shard_of(request.key, len(self.primaries)) if len(self.primaries) > 1 else 0
         replicas = self.replicas[shard]
-        if request.is_write or not replicas:
+        if request.is_write or not replicas or self._written_lately(request.key):
             return self.primaries[shard]
         turn = self.next_replica[shard]
         self.next_replica[shard] = (turn + 1) % len(replicas)
         return replicas[turn]
+
+    def _written_lately(self, key: int) -> bool:
+        window_s = self.spec.read_your_writes_s
+        return window_s is not None and self.env.now - self.last_write_s.get(key, -window_s) < window_s
 
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         visit = self._enter(request, reply, token)
@@ -161,10 +229,53 @@ class Database(Component):
             self._reject(visit)
 
     def _start(self, visit: Visit) -> None:
-        duration_s = self.sample_write_s() if visit.request.is_write else self.sample_read_s()
+        if visit.request.is_write:
+            duration_s = self.sample_write_s()
+        else:
+            duration_s = self.sample_read_s()
+            if self.logs and visit.station in self.replica_of:
+                shard, replica = self.replica_of[visit.station]
+                self.logs[shard].read(visit.request.key, replica, self.env.now)
         self.env.call_later(duration_s, self._done, visit)
 
     def _done(self, visit: Visit) -> None:
         assert visit.station is not None
         visit.station.release(visit)
+        token = visit.token
+        if isinstance(token, _Apply):
+            self.logs[token.shard].apply(token.key, token.replica, token.version)
+            return
+        if visit.request.is_write:
+            self._committed(visit)
         self._settle(visit, OK)
+
+    def _committed(self, visit: Visit) -> None:
+        """A write finished on the primary: remember it for read-your-writes and ship it to the replicas."""
+        key, now = visit.request.key, self.env.now
+        if self.spec.read_your_writes_s is not None:
+            self.last_write_s[key] = now
+            if len(self.last_write_s) > self.prune_at:
+                self._prune(now - self.spec.read_your_writes_s)
+        if not self.logs:
+            return
+        shard = shard_of(key, len(self.primaries)) if len(self.primaries) > 1 else 0
+        version = self.logs[shard].commit(key, now)
+        for replica in range(len(self.replicas[shard])):
+            apply = _Apply(shard, replica, key, version)
+            if self.sample_lag_s is not None:
+                self.env.call_later(self.sample_lag_s(), self._ship, apply)
+            else:
+                self._ship(apply)
+
+    def _ship(self, apply: _Apply) -> None:
+        """The write reaches a replica: applied at once, or as a write's work on one of its connections."""
+        if self.spec.replicas_apply_writes:
+            request = Request(self.env.now, 0, True, apply.key)
+            if self.replicas[apply.shard][apply.replica].acquire(Visit(request, _no_reply, apply, self.env.now)):
+                return
+        self.logs[apply.shard].apply(apply.key, apply.replica, apply.version)  # a full queue applies it later
+
+    def _prune(self, oldest_s: float) -> None:
+        """Forget writes older than the read-your-writes window, so the table holds recent keys only."""
+        self.last_write_s = {key: time_s for key, time_s in self.last_write_s.items() if time_s > oldest_s}
+        self.prune_at = 2 * len(self.last_write_s) + 1024

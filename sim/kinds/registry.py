@@ -17,7 +17,9 @@ from sim.kinds.broker import BrokerSpec
 from sim.kinds.cache import CacheSpec
 from sim.kinds.database import DatabaseSpec
 from sim.kinds.load_balancer import LoadBalancerSpec
+from sim.kinds.quorum_store import QuorumStoreSpec
 from sim.kinds.service import ServiceSpec
+from sim.kinds.table import TableSpec
 
 KINDS: dict[str, type[ComponentSpecBase]] = {}
 
@@ -39,7 +41,8 @@ def add_kind(spec_class: type[ComponentSpecBase]) -> str:
     return name
 
 
-for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, BrokerSpec):
+for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, BrokerSpec, QuorumStoreSpec,
+                    TableSpec):
     add_kind(_spec_class)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.model.latency import percentiles_ms
 from sim.model.slo import evaluate, parse_slo
-from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
+from sim.model.status import DROPPED, FAILED, OK, STATUS_NAMES, THROTTLED, TIMED_OUT
 from sim.results.bottleneck import find_bottleneck, overflowing, overload_entry
 from sim.results.summary_models import RunSummary
 from sim.scenario.cost import hourly_cost
@@ -26,8 +26,9 @@ MIN_MEASURED_SHARE = 0.25  # a run capped before this share of its measured wind
 def request_counts(result: Result) -> dict[str, int]:
     """Requests that arrived in the measured window, by how they ended."""
     status = result.records["status"][result.measured_mask()]
-    counts = np.bincount(status.astype(np.int64), minlength=4)
+    counts = np.bincount(status.astype(np.int64), minlength=len(STATUS_NAMES))
     finished = int(status.size)
+    throttled = {"throttled": int(counts[THROTTLED])} if counts[THROTTLED] else {}
     return {
         "offered": finished + result.info.in_flight_at_end,
         "completed": int(counts[OK]),
@@ -35,6 +36,7 @@ def request_counts(result: Result) -> dict[str, int]:
         "dropped": int(counts[DROPPED]),
         "timed_out": int(counts[TIMED_OUT]),
         "unfinished": result.info.in_flight_at_end,
+        **throttled,
     }
 
 

@@ -29,6 +29,7 @@ class RequestCounts(SummaryModel):
     dropped: int = Field(description="turned away by a full queue")
     timed_out: int = Field(description="their caller stopped waiting")
     unfinished: int = Field(description="still in flight when the drain budget ended")
+    throttled: int = Field(0, description="refused for want of provisioned capacity (retryable); present when any were")
 
 
 class StationStats(SummaryModel):

@@ -79,3 +79,13 @@ def lru_hit_ratio(
     if math.isinf(effective_time):
         return 1.0
     return float(probabilities @ -np.expm1(-probabilities * effective_time))
+
+
+def stampede_store_reads(read_rps: float, refill_ms: float) -> float:
+    """Expected store reads per refill of a key read ``read_rps`` times a second (Poisson), without coalescing.
+
+    The first read after the key expires misses and reads the store; every read arriving before that read's
+    answer fills the cache (``refill_ms``, the store's response) misses too: 1 + r x refill on average.
+    With single-flight coalescing it is 1.
+    """
+    return 1.0 + read_rps * refill_ms / 1000.0
