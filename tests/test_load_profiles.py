@@ -105,7 +105,7 @@ def test_closed_workloads_become_users_who_think(tmp_path: Path) -> None:
     assert options["executor"] == "ramping-vus"
     assert options["stages"] == [{"duration": "8s", "target": 40}, {"duration": "22s", "target": 40}]
     users, spawn_rate, thinks = in_locust_module(
-        locust_module(scenario), "[USERS, SPAWN_RATE, (random.seed(4), [think_time_s() for _ in range(20000)])[1]]",
+        locust_module(scenario), "[USERS, SPAWN_RATE, (RANDOM.seed(4), [think_time_s() for _ in range(20000)])[1]]",
         tmp_path)
     assert (users, spawn_rate) == (40, 5.0)
     assert np.mean(thinks) == pytest.approx(0.5, rel=0.03)  # the lognormal's mean, in seconds

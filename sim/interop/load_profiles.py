@@ -117,7 +117,7 @@ def locust_module(scenario: Scenario, per_user_rps: float = 1.0) -> str:
 
     workload = scenario.workload
     header = LOCUST_COMMON.format(name=repr(scenario.name), classes=repr(class_mix(scenario)),
-                                  duration_s=repr(float(scenario.duration_s)))
+                                  duration_s=repr(float(scenario.duration_s)), seed=scenario.seed)
     if workload.type == "closed":
         assert workload.users is not None and workload.think_time is not None
         spawn_rate = workload.users / workload.ramp_up_s if workload.ramp_up_s > 0 else float(workload.users)

@@ -13,11 +13,12 @@ from locust import HttpUser, LoadTestShape, constant_throughput, task
 
 CLASSES = {classes}  # (name, weight, method)
 DURATION_S = {duration_s}
+RANDOM = random.Random({seed})  # the scenario's seed: the same script draws the same class mix and think times
 
 
 def send(user):
     """One request of a class drawn by weight."""
-    name, _weight, method = random.choices(CLASSES, weights=[item[1] for item in CLASSES])[0]
+    name, _weight, method = RANDOM.choices(CLASSES, weights=[item[1] for item in CLASSES])[0]
     user.client.request(method, "/" + name, name="/" + name)
 
 '''
@@ -64,14 +65,14 @@ THINK = {think}  # think time between a response and the user's next request
 def think_time_s():
     kind = THINK["distribution"]
     if kind == "exponential":
-        return random.expovariate(1000.0 / THINK["mean_ms"])
+        return RANDOM.expovariate(1000.0 / THINK["mean_ms"])
     if kind == "deterministic":
         return THINK["mean_ms"] / 1000.0
     if kind == "uniform":
-        return random.uniform(THINK["low_ms"], THINK["high_ms"]) / 1000.0
+        return RANDOM.uniform(THINK["low_ms"], THINK["high_ms"]) / 1000.0
     if kind == "lognormal":
-        return random.lognormvariate(THINK["mu"], THINK["sigma"]) / 1000.0
-    return random.choice(THINK["samples_ms"]) / 1000.0
+        return RANDOM.lognormvariate(THINK["mu"], THINK["sigma"]) / 1000.0
+    return RANDOM.choice(THINK["samples_ms"]) / 1000.0
 
 
 class ScenarioUser(HttpUser):
