@@ -43,7 +43,7 @@ from sim.experiments.planning import (
 )
 from sim.experiments.scaling import latency_vs_load, throughput_vs_size
 from sim.experiments.statistics import Interval, interval_summary, replication_warnings, warmup_report
-from sim.model.limits import LimitsSpec, merged_limits
+from sim.model.limits import LimitsSpec, limit_values, merged_limits
 from sim.model.slo import Slo, parse_slo
 from sim.scenario.overrides import with_overrides
 from sim.scenario.scenario import MAX_SEED, Scenario
@@ -68,7 +68,7 @@ def _plain_limits(limits: Limits | None) -> dict[str, float] | None:
     """Limits as a plain dict, so they travel to any executor; checked here, before any task starts."""
     if limits is None:
         return None
-    plain = limits.model_dump(exclude_unset=True) if isinstance(limits, LimitsSpec) else dict(limits)
+    plain = limit_values(limits)
     merged_limits(LimitsSpec(), plain)  # raises ValueError naming a bad limit
     return plain
 

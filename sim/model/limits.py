@@ -58,6 +58,11 @@ class Stop:
         return asdict(self)
 
 
+def limit_values(limits: LimitsSpec | Mapping[str, float]) -> dict[str, float]:
+    """The limits someone set, as a plain dict (a ``LimitsSpec``'s unset fields left out)."""
+    return limits.model_dump(exclude_unset=True) if isinstance(limits, LimitsSpec) else dict(limits)
+
+
 def merged_limits(own: LimitsSpec, imposed: LimitsSpec | Mapping[str, float] | None) -> LimitsSpec:
     """The scenario's limits, each lowered to the caller's where the caller imposes a lower one.
 
@@ -66,7 +71,7 @@ def merged_limits(own: LimitsSpec, imposed: LimitsSpec | Mapping[str, float] | N
     """
     if imposed is None:
         return own
-    values = imposed.model_dump(exclude_unset=True) if isinstance(imposed, LimitsSpec) else dict(imposed)
+    values = limit_values(imposed)
     try:
         checked = LimitsSpec.model_validate({**own.model_dump(), **values})
     except ValidationError as error:
