@@ -128,12 +128,7 @@ def simulate(scenario: Scenario, seed: int | None = None, duration_s: float | No
     A run whose workload would send more than ``max_requests`` is shortened first (``sim.scenario.sizing``), with
     the reason in ``RunInfo.notes``.
 
-    Args:
-        scenario: A validated scenario.
-        seed: Overrides the scenario's seed; the same seed always gives the same numbers.
-        duration_s: Overrides the simulated duration (validated like the file's; warm-up is capped below it).
-        limits: Lower budgets than the scenario's own (e.g. ``{"max_wall_time_s": 5}``); never raises them.
-        cancel: Asked every few thousand events; when it returns True the run stops as if over budget.
+    The arguments are those of ``sim.run`` (``sim.results.run``), which wraps this in a ``Result``.
 
     Returns:
         Per-request records and per-component and per-station level histories (``sim.run`` wraps them in a
