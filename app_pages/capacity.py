@@ -20,7 +20,7 @@ import streamlit as st
 
 import sim
 from app_pages.monitoring import measured_controls
-from app_pages.shared import APP_LIMITS, current_selection, milliseconds, session_executor
+from app_pages.shared import APP_LIMITS, current_selection, session_executor
 from sim import viz
 from sim.experiments.planning import metric_column
 from sim.experiments.studies import SIZE_FIELDS
@@ -217,7 +217,7 @@ def interval_text(slo: Slo, interval: dict[str, Any]) -> str:
     if mean is None:
         return "–"
     if slo.metric in LATENCY_METRICS or slo.metric == "mean_wait":
-        return milliseconds(mean) + (f" ± {half_width:,.1f}" if half_width is not None else "")
+        return f"{mean:,.1f} ms" + (f" ± {half_width:,.1f}" if half_width is not None else "")  # one unit for both
     if slo.metric == "error_rate":
         return f"{100 * mean:.2f}%" + (f" ± {100 * half_width:.2f}" if half_width is not None else "")
     return f"{mean:,.1f} req/s" + (f" ± {half_width:,.1f}" if half_width is not None else "")

@@ -73,6 +73,28 @@ def throughput_text(summary: RunSummary) -> str:
     return f"{rate(summary.throughput_rps)} ± {1.96 * math.sqrt(departures) / summary.measured_s:,.0f}"
 
 
+def slo_value_text(metric: str, value: float | None) -> str:
+    """An SLO's measured value in its own unit: a percentage, req/s or a latency."""
+    if value is None:
+        return "no value"
+    if metric == "error_rate":
+        return percent(value)
+    return f"{rate(value)} req/s" if metric == "throughput" else milliseconds(value)
+
+
+def objectives_and_cost(summary: RunSummary) -> None:
+    """The scenario's SLOs, each passed or failed with its measured value, and what the setup costs per hour."""
+    parts = []
+    for objective in summary.slos:
+        measured = slo_value_text(objective.metric, objective.value)
+        verdict_text = ":green[pass]" if objective.passed else ":red[**fail**]"
+        parts.append(f"SLO *{objective.slo}*: {verdict_text} (measured {measured})")
+    if summary.cost_per_hour:
+        parts.append(f"cost **{summary.cost_per_hour:,.2f}** per hour")
+    if parts:
+        st.markdown(" · ".join(parts))
+
+
 def headline(summary: RunSummary) -> None:
     """Throughput, latency percentiles, error and drop rates, the verdict and the bottleneck."""
     verdict(summary)
@@ -95,6 +117,7 @@ def headline(summary: RunSummary) -> None:
     if latency.mean is None and counts.unfinished:
         st.caption(f"No latency: none of the requests that arrived in the measured window finished; "
                    f"{counts.unfinished:,} were still queued when the run's drain ended.")
+    objectives_and_cost(summary)
     bottleneck = summary.bottleneck
     if bottleneck:
         busiest = max((value for stats in summary.components.values()

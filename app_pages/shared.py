@@ -238,13 +238,27 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
+def compact(value: float) -> str:
+    """A count or rate that fits a metric card: 950, 10.4k, 2.35M (three significant figures above 1,000)."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.1f}" if abs(value) < 100 and value != round(value) else f"{value:.0f}"
+
+
 def rate(value: float) -> str:
-    """Requests per second, with a decimal only where it matters."""
-    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    """Requests per second, compact: 12.5, 950, 10.4k."""
+    return compact(value)
 
 
 def milliseconds(value: float | None) -> str:
-    """Milliseconds, with a decimal only below 100 ms (metrics truncate long values)."""
+    """A latency that fits a metric card: 4.2 ms, 950 ms, 1.25 s, 2.1 min."""
     if value is None:
         return "–"
-    return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
+    if value < 100:
+        return f"{value:.1f} ms"
+    if value < 1000:
+        return f"{value:.0f} ms"
+    if value < 60_000:
+        return f"{value / 1000:.3g} s"
+    return f"{value / 60_000:.3g} min"

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 import sim
+from app_pages.shared import milliseconds, rate
 from sim.cli import app as cli_app
 from sim.scenario.gallery import gallery_paths
 from tests.app_helpers import APP, ROOT, assert_healthy, figure
@@ -34,11 +35,14 @@ def app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=60).run()
 
 
+UNITS = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "ms": 1.0, "s": 1e3, "min": 6e4}  # latencies in ms
+
+
 def number(text: str) -> float:
-    """The number in a metric such as '1,312 ms' or '213.7 ms'."""
-    match = re.search(r"-?[\d,]+(?:\.\d+)?", text)
+    """The number in a metric such as '213.7 ms', '1.31 s' (1,310 ms) or '10.4k'."""
+    match = re.search(r"(-?[\d,]+(?:\.\d+)?) ?(min|ms|s|k|M|G)?", text)
     assert match, f"no number in {text!r}"
-    return float(match.group().replace(",", ""))
+    return float(match.group(1).replace(",", "")) * UNITS[match.group(2) or ""]
 
 
 def metric(at: AppTest, label: str) -> float:
@@ -105,6 +109,29 @@ def test_reset_restores_the_scenario_values(app: AppTest) -> None:
     assert_healthy(app)
     assert app.slider(key=RATE_KEY).value == 70.0
     assert not app.error
+
+
+def test_sandbox_shows_the_scenarios_slos_and_cost_as_the_cli_does(app: AppTest) -> None:
+    app.selectbox(key="gallery_name").set_value("horizontal-scaling").run()
+    line = next(item.value for item in app.markdown if "SLO *p99 < 200ms*" in item.value)
+    p99 = re.search(r"SLO \*p99 < 200ms\*: :green\[pass\] \(measured ([\d.]+) ms\)", line)
+    assert p99 and float(p99.group(1)) == pytest.approx(metric(app, "p99"), rel=0.01)
+    assert "SLO *error_rate < 0.1%*: :green[pass] (measured 0.0%)" in line
+    assert re.search(r"cost \*\*0\.\d\d\*\* per hour", line)
+
+
+@pytest.mark.parametrize(("value", "text"), [(0.0, "0"), (12.5, "12.5"), (950.0, "950"), (10_436.2, "10.4k"),
+                                             (2_350_000.0, "2.35M")])
+def test_rates_fit_a_metric_card(value: float, text: str) -> None:
+    assert rate(value) == text and number(text) == pytest.approx(value, rel=0.01)
+
+
+@pytest.mark.parametrize(("value_ms", "text"), [(4.24, "4.2 ms"), (950.0, "950 ms"), (1_250.0, "1.25 s"),
+                                                (126_000.0, "2.1 min"), (None, "–")])
+def test_latencies_fit_a_metric_card(value_ms: float | None, text: str) -> None:
+    assert milliseconds(value_ms) == text
+    if value_ms is not None:
+        assert number(text) == pytest.approx(value_ms, rel=0.01)
 
 
 @pytest.mark.parametrize("name", list(gallery_paths()))
