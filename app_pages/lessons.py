@@ -83,8 +83,10 @@ def ask(slug: str, step: int, prediction: PredictionSpec) -> None:
         unit = f" ({prediction.unit})" if prediction.unit else ""
         st.number_input(label + unit, min_value=0.0, value=None, step=0.1, format="%g", placeholder="your guess",
                         key=key(slug, step, "guess"))
+    guessed = st.session_state.get(key(slug, step, "guess")) is not None
     st.button("Reveal", key=key(slug, step, "reveal"), on_click=reveal, args=(slug, step), type="primary",
-              help="Runs the step's variants (the same seed for each) and shows them beside the theory.")
+              disabled=not guessed, help="Runs the step's variants (the same seed for each) and shows them beside "
+              "the theory." if guessed else "Give your prediction first: the reveal is only worth it against one.")
 
 
 def guess_text(prediction: PredictionSpec, guess: Any) -> str:
@@ -109,6 +111,7 @@ def show_results(lesson: Lesson, step: int, seed: int, guess: Any) -> None:
     """After Reveal: the guess, the table beside its chart, the verdict, and the step's explanation."""
     prediction = lesson.steps[step].prediction
     if prediction is not None:
+        st.markdown(f"*{prediction.question}*")  # the question stays beside the answer
         st.markdown(f"**Your prediction:** {guess_text(prediction, guess)}")
     table = step_results(lesson.slug, step, seed)
     left, right = st.columns(2)

@@ -120,11 +120,21 @@ def test_a_whole_lesson_end_to_end_with_exercises_and_start_over() -> None:
     assert not at.dataframe and at.number_input(key="lessons|queues|0|guess").value is None
 
 
-def test_revealing_without_a_guess_says_so() -> None:
+def test_reveal_waits_for_a_guess_and_the_question_stays_after_it() -> None:
     at = open_lesson("queues")
+    assert at.button(key="lessons|queues|0|reveal").disabled, "no reveal without a prediction"
+    at.number_input(key="lessons|queues|0|guess").set_value(NUMBER_GUESS).run()
+    assert not at.button(key="lessons|queues|0|reveal").disabled
     at.button(key="lessons|queues|0|reveal").click().run()
-    assert_healthy(at)
-    assert verdicts(at)[0].startswith("No prediction given. The simulation says")
+    question = load_lesson("queues").steps[0].prediction
+    assert question is not None and f"*{question.question}*" in [item.value for item in at.markdown]
+
+
+def test_the_lessons_page_has_one_seed_control() -> None:
+    at = open_lesson("queues")
+    assert [item.key for item in at.number_input if item.label == "Seed"] == ["lessons|queues|seed"]
+    at.switch_page("app_pages/sandbox.py").run()
+    assert len([item for item in at.number_input if item.label == "Seed"]) == 1, "the Sandbox keeps its own"
 
 
 def test_reveals_are_kept_per_lesson() -> None:
