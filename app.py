@@ -1,12 +1,16 @@
 """Streamlit entry point: page config, navigation and the shared sidebar. Run with ``streamlit run app.py``."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from app_pages.shared import sidebar
 
 SCENARIO_PAGES = ("Sandbox", "Compare", "Capacity")
 
-st.set_page_config(page_title="Scalability sandbox", page_icon=":material/science:", layout="wide")
+ICON = Path(__file__).parent / "app_pages" / "icon.png"  # a file, not a Material icon: those are fetched online
+
+st.set_page_config(page_title="Scalability sandbox", page_icon=str(ICON), layout="wide")
 navigation = st.navigation([
     st.Page("app_pages/sandbox.py", title="Sandbox", icon=":material/science:", default=True),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
