@@ -33,6 +33,8 @@ def validation_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
               "marker": {"size": 11, "color": ["#2ca02c" if row["within_ci"] else "#d62728" for row in rows]}}
     theory_line = {"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": 1, "y1": 1,
                    "line": {"dash": "dash", "color": "#555"}}
-    return figure("Simulated ÷ predicted, with 95% confidence intervals", [points], height=400, legend_rows=0,
-                  shapes=[theory_line], yaxis=axis("ratio (1 = theory)"))
+    return figure("Simulated ÷ predicted, with 95% confidence intervals", [points], height=460, legend_rows=0,
+                  shapes=[theory_line], yaxis=axis("ratio (1 = theory)"),
+                  xaxis={"automargin": True, "tickangle": -40},  # two-line case labels need room below the axis
+                  margin={"l": 50, "r": 20, "t": 50, "b": 140})
 
