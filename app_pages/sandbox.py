@@ -127,6 +127,15 @@ def headline(summary: RunSummary) -> None:
              icon=":material/local_fire_department:")
 
 
+def chosen_stations(scenario_name: str, stations: list[str]) -> list[str]:
+    """Stations the learner asks to see as lines beside the busiest (only offered when some are banded)."""
+    if len(stations) <= viz.BUSIEST_SHOWN + 1:
+        return []
+    return st.multiselect("Also draw these stations", stations, key=f"sandbox|stations|{scenario_name}",
+                          help=f"The charts draw the {viz.BUSIEST_SHOWN} busiest stations and shade the range of "
+                          "the others; pick any station to draw it as a line too.")
+
+
 def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
     """The architecture diagram (or the monitoring dashboard), the time series and the latency distribution;
     returns the free chart slot."""
@@ -141,9 +150,10 @@ def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
     left, right = st.columns(2)
     left.plotly_chart(viz.throughput_figure(series, warmup_s), config=CHART_CONFIG, key="throughput")
     right.plotly_chart(viz.latency_percentiles_figure(series, warmup_s), config=CHART_CONFIG, key="percentiles")
-    left.plotly_chart(viz.station_levels_figure(series, "utilisation", warmup_s), config=CHART_CONFIG,
+    shown = chosen_stations(scenario.name, list(series["stations"]))
+    left.plotly_chart(viz.station_levels_figure(series, "utilisation", warmup_s, shown), config=CHART_CONFIG,
                       key="utilisation")
-    right.plotly_chart(viz.station_levels_figure(series, "queue_length", warmup_s), config=CHART_CONFIG,
+    right.plotly_chart(viz.station_levels_figure(series, "queue_length", warmup_s, shown), config=CHART_CONFIG,
                        key="queue")
     left.plotly_chart(viz.latency_distribution_figure(data["latencies_ms"]), config=CHART_CONFIG, key="distribution")
     for index, lag in enumerate(viz.lag_figures(series, warmup_s)):  # a broker's lag, when the scenario has one

@@ -120,6 +120,19 @@ def test_sandbox_shows_the_scenarios_slos_and_cost_as_the_cli_does(app: AppTest)
     assert re.search(r"cost \*\*0\.\d\d\*\* per hour", line)
 
 
+def test_a_sharded_tier_draws_its_busiest_stations_and_any_chosen_one(app: AppTest) -> None:
+    app.selectbox(key="gallery_name").set_value("sharded-db").run()
+    lines = [trace["name"] for trace in figure(app, "Utilisation per station")["data"]
+             if trace.get("legendgroup") != "others"]
+    assert len(lines) == 5
+    chooser = app.multiselect(key="sandbox|stations|sharded-db")
+    quiet = next(name for name in chooser.options if name not in lines)
+    chooser.set_value([quiet]).run()
+    assert_healthy(app)
+    names = [trace["name"] for trace in figure(app, "Queue length per station")["data"]]
+    assert quiet in names and names[-1].endswith("other stations (range)")
+
+
 @pytest.mark.parametrize(("value", "text"), [(0.0, "0"), (12.5, "12.5"), (950.0, "950"), (10_436.2, "10.4k"),
                                              (2_350_000.0, "2.35M")])
 def test_rates_fit_a_metric_card(value: float, text: str) -> None:

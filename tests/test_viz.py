@@ -161,12 +161,32 @@ def test_time_series_figures(overloaded_run: tuple[sim.Scenario, sim.Result]) ->
     assert utilisation.layout.yaxis.tickformat == ".0%" and max(utilisation.data[0].y) <= 1.0 + 1e-9
 
 
-def test_station_legend_grows_with_the_number_of_stations() -> None:
+def test_many_stations_show_the_busiest_as_lines_and_the_rest_as_a_band() -> None:
     _scenario, result = run_gallery("sharded-db", 4.0)
-    figure = viz.station_levels_figure(result.timeseries(), "utilisation")
-    assert len(figure.data) == 14
+    series = result.timeseries()
+    figure = viz.station_levels_figure(series, "utilisation", warmup_s=1.0)
+    lines = [item.name for item in figure.data if item.legendgroup != "others"]
+    assert len(series["stations"]) == 14 and len(lines) == viz.BUSIEST_SHOWN
+    measured = np.asarray(series["time_s"]) >= 1.0
+    means = {name: np.nanmean(np.asarray(values["utilisation"], dtype=float)[measured])
+             for name, values in series["stations"].items()}
+    assert lines == sorted(means, key=means.__getitem__, reverse=True)[:viz.BUSIEST_SHOWN]
+    low, high = (item for item in figure.data if item.legendgroup == "others")
+    others = np.asarray([values["utilisation"] for name, values in series["stations"].items() if name not in lines],
+                        dtype=float)
+    assert np.allclose(low.y, others.min(axis=0)) and np.allclose(high.y, others.max(axis=0))
+    assert high.name == "9 other stations (range)" and high.fill == "tonexty"
+    quiet = min(means, key=means.__getitem__)
+    chosen = viz.station_levels_figure(series, "utilisation", warmup_s=1.0, shown=[quiet])
+    assert quiet in [item.name for item in chosen.data] and chosen.data[-1].name == "8 other stations (range)"
     single = viz.station_levels_figure(run_gallery("single-server")[1].timeseries(), "utilisation")
-    assert figure.layout.height > single.layout.height
+    assert [item.name for item in single.data] == ["api"] and figure.layout.height > single.layout.height
+
+
+def test_close_percentile_markers_share_a_label() -> None:
+    latencies = np.concatenate([np.full(900, 10.0), np.full(100, 500.0)])  # p95 and p99 both 500 ms
+    marked = {item.text: item.x for item in viz.latency_distribution_figure(latencies).layout.annotations}
+    assert marked == {"p50": pytest.approx(10.0), "p95/p99": pytest.approx(500.0)}
 
 
 def test_latency_distribution_shares_and_markers(cache_run: tuple[sim.Scenario, sim.Result]) -> None:

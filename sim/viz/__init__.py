@@ -32,7 +32,9 @@ from sim.viz.experiment import hockey_stick_figure, parameter_label, pareto_figu
 from sim.viz.lessons import variants_figure
 from sim.viz.loadtest import measured_traces, overlay_measured
 from sim.viz.run import (
+    BUSIEST_SHOWN,
     TIME_AXIS,
+    busiest_stations,
     compare_latency_figure,
     lag_figures,
     latency_distribution_figure,
@@ -44,6 +46,7 @@ from sim.viz.validation import theory_figure, validation_figure
 
 __all__ = [
     "BOTTLENECK_OUTLINE",
+    "BUSIEST_SHOWN",
     "CLIENTS",
     "IDLE_COLOUR",
     "PARALLEL_COLOUR",
@@ -51,6 +54,7 @@ __all__ = [
     "TIME_AXIS",
     "UTILISATION_COLOURS",
     "architecture_figure",
+    "busiest_stations",
     "call_marks",
     "compare_latency_figure",
     "dashboard_figures",

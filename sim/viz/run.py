@@ -36,17 +36,57 @@ def latency_percentiles_figure(timeseries: Mapping[str, Any], warmup_s: float | 
                   yaxis=axis("latency (ms)", rangemode="tozero"), **warmup_shapes(warmup_s))
 
 
-def station_levels_figure(timeseries: Mapping[str, Any], level: str, warmup_s: float | None = None) -> go.Figure:
-    """One line per station of ``level`` (``utilisation`` or ``queue_length``) over simulated time."""
+BUSIEST_SHOWN = 5  # stations drawn as lines; the rest become one band, so a sharded tier stays readable
+
+
+def station_levels_figure(timeseries: Mapping[str, Any], level: str, warmup_s: float | None = None,
+                          shown: Sequence[str] = ()) -> go.Figure:
+    """``level`` (``utilisation`` or ``queue_length``) over simulated time: a line for each of the busiest
+    stations (and each named in ``shown``), and the range of all the others as one shaded band."""
     stations = timeseries["stations"]
-    traces = _lines(timeseries["time_s"], {name: values[level] for name, values in stations.items()},
-                    {name: name for name in stations})
+    lines = busiest_stations(stations, level, BUSIEST_SHOWN, warmup_s, timeseries["time_s"])
+    lines += [name for name in shown if name in stations and name not in lines]
+    levels = {name: values[level] for name, values in stations.items()}
+    traces = _lines(timeseries["time_s"], levels, {name: name for name in lines})
+    others = [name for name in stations if name not in lines]
+    traces += _range_band(timeseries["time_s"], [levels[name] for name in others],
+                          f"{len(others)} other stations (range)")
     if level == "utilisation":
         title, yaxis = "Utilisation per station", axis("busy fraction", tickformat=".0%", range=[0, 1.05])
     else:
         title, yaxis = "Queue length per station", axis("requests waiting", rangemode="tozero")
-    return figure(title, traces, legend_rows=-(-len(stations) // 3), xaxis=TIME_AXIS, yaxis=yaxis,
+    return figure(title, traces, legend_rows=-(-(len(lines) + bool(others)) // 3), xaxis=TIME_AXIS, yaxis=yaxis,
                   **warmup_shapes(warmup_s))
+
+
+def busiest_stations(stations: Mapping[str, Mapping[str, Sequence[float | None]]], level: str, count: int,
+                     warmup_s: float | None, time_s: Sequence[float]) -> list[str]:
+    """The ``count`` stations with the highest mean ``level`` after the warm-up, busiest first (all of them, in
+    their own order, when there are at most ``count + 1``: a band of one station says less than its line)."""
+    if len(stations) <= count + 1:
+        return list(stations)
+    measured = np.asarray(time_s, dtype=np.float64) >= (warmup_s or 0.0)
+
+    def mean_level(name: str) -> float:
+        values = np.asarray(stations[name][level], dtype=np.float64)[measured]
+        return float(np.nanmean(values)) if values.size and not np.isnan(values).all() else 0.0
+
+    return sorted(stations, key=mean_level, reverse=True)[:count]
+
+
+def _range_band(time_s: Sequence[float], series: Sequence[Sequence[float | None]], label: str) -> list[dict[str, Any]]:
+    """The lowest and highest of ``series`` in each time bin, the space between them shaded (nothing for none)."""
+    if not series:
+        return []
+    values = np.asarray([[np.nan if value is None else value for value in values] for values in series],
+                        dtype=np.float64)
+    empty = np.isnan(values).all(axis=0)
+    low = np.where(empty, np.nan, np.nanmin(np.where(np.isnan(values), np.inf, values), axis=0))
+    high = np.where(empty, np.nan, np.nanmax(np.where(np.isnan(values), -np.inf, values), axis=0))
+    style = {"type": "scatter", "mode": "lines", "x": list(time_s), "line": {"width": 0, "color": "#999"},
+             "legendgroup": "others"}
+    return [{**style, "name": label, "y": low.tolist(), "showlegend": False, "hoverinfo": "skip"},
+            {**style, "name": label, "y": high.tolist(), "fill": "tonexty", "fillcolor": "rgba(150,150,150,0.3)"}]
 
 
 def lag_figures(timeseries: Mapping[str, Any], warmup_s: float | None = None) -> list[go.Figure]:
@@ -73,13 +113,20 @@ def lag_figures(timeseries: Mapping[str, Any], warmup_s: float | None = None) ->
 # --- distributions -----------------------------------------------------------------------------------
 
 
-def _percentile_markers(values: np.ndarray) -> dict[str, Any]:
+def _percentile_markers(values: np.ndarray, upper: float) -> dict[str, Any]:
+    """Dashed lines at p50, p95 and p99; labels closer than 6% of the axis share one label ("p95/p99")."""
     quantiles = ((0.5, "p50"), (0.95, "p95"), (0.99, "p99"))
     positions = [float(np.quantile(values, quantile)) for quantile, _label in quantiles]
+    labels: list[tuple[float, str]] = []
+    for x, (_quantile, name) in zip(positions, quantiles, strict=True):
+        if labels and x - labels[-1][0] < 0.06 * upper:
+            labels[-1] = (labels[-1][0], f"{labels[-1][1]}/{name}")
+        else:
+            labels.append((x, name))
     return {"shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
                         "line": {"dash": "dash", "color": "#d62728"}} for x in positions],
-            "annotations": [{"text": label, "xref": "x", "yref": "paper", "x": x, "y": 1, "showarrow": False,
-                             "yanchor": "bottom"} for x, (_quantile, label) in zip(positions, quantiles, strict=True)]}
+            "annotations": [{"text": text, "xref": "x", "yref": "paper", "x": x, "y": 1, "showarrow": False,
+                             "yanchor": "bottom"} for x, text in labels]}
 
 
 def latency_distribution_figure(latencies_ms: np.ndarray, bins: int = 60) -> go.Figure:
@@ -94,7 +141,7 @@ def latency_distribution_figure(latencies_ms: np.ndarray, bins: int = 60) -> go.
             "x": ((edges[:-1] + edges[1:]) / 2).tolist(), "y": (counts / values.size).tolist(),
             "width": np.diff(edges).tolist()}
     return figure("Latency distribution", [bars], legend_rows=0, xaxis=axis("latency (ms)"),
-                  yaxis=axis("share of requests", tickformat=".1%"), **_percentile_markers(values))
+                  yaxis=axis("share of requests", tickformat=".1%"), **_percentile_markers(values, upper))
 
 
 def compare_latency_figure(latencies_ms: Mapping[str, np.ndarray]) -> go.Figure:
