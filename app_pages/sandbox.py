@@ -16,6 +16,7 @@ from app_pages.shared import (
     milliseconds,
     percent,
     rate,
+    readable_table,
     request_records_csv,
     simulate,
     stopped_note,
@@ -165,16 +166,18 @@ def theory_section(container: Any, rows: list[dict[str, Any]]) -> None:
     """Predicted beside simulated per component, with a note where they differ and why."""
     container.plotly_chart(viz.theory_figure(rows), config=CHART_CONFIG, key="theory")
     st.subheader("Theory beside simulation")
-    table = pd.DataFrame(rows).drop(columns="note")
+    table = readable_table(pd.DataFrame(rows).drop(columns=["note", "kind"]))  # the model names the kind
+    number = st.column_config.NumberColumn
     st.dataframe(table, hide_index=True, column_config={
-        "utilisation_simulated": st.column_config.NumberColumn("util (sim)", format="percent"),
-        "utilisation_predicted": st.column_config.NumberColumn("util (theory)", format="percent"),
-        "response_simulated_ms": st.column_config.NumberColumn("response ms (sim)", format="%.2f"),
-        "response_predicted_ms": st.column_config.NumberColumn("response ms (theory)", format="%.2f"),
-        "response_difference": st.column_config.NumberColumn("difference", format="percent"),
-        "wait_simulated_ms": st.column_config.NumberColumn("wait ms (sim)", format="%.2f"),
-        "throughput_simulated_rps": st.column_config.NumberColumn("throughput req/s (sim)", format="%.1f"),
-        "capacity_simulated_rps": st.column_config.NumberColumn("capacity req/s (sim)", format="%.1f"),
+        "component": st.column_config.TextColumn("component", pinned=True),
+        "utilisation_simulated": number("util sim", format="percent"),
+        "utilisation_predicted": number("util twin", format="percent"),
+        "response_simulated_ms": number("resp sim", format="%.2f", help="mean response, ms"),
+        "response_predicted_ms": number("resp twin", format="%.2f", help="mean response the twin predicts, ms"),
+        "response_difference": number("Δ resp", format="percent", help="simulated response against the twin's"),
+        "wait_simulated_ms": number("wait sim", format="%.2f", help="mean queueing wait, ms"),
+        "throughput_simulated_rps": number("req/s", format="%.1f", help="simulated throughput"),
+        "capacity_simulated_rps": number("capacity", format="%.1f", help="requests per second it could serve"),
     })
     st.markdown("\n".join(f"- **{row['component']}**: {row['note']}" for row in rows))
 

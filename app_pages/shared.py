@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -236,6 +237,12 @@ def knob_widget(knob: Knob, key: str, value: Any = CURRENT, label: str | None = 
 def percent(value: float | None) -> str:
     """A fraction as a percentage with one decimal."""
     return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with its empty text cells shown as "–" rather than the word None."""
+    text_columns = [name for name in table.columns if table[name].dtype == object]
+    return table.assign(**{name: table[name].where(table[name].notna(), "–") for name in text_columns})
 
 
 def compact(value: float) -> str:

@@ -28,9 +28,16 @@ def main() -> None:
     agreeing = sum(row["within_ci"] for row in rows)
     st.metric("Predictions inside the 95% interval", f"{agreeing} of {len(rows)}")
     st.plotly_chart(viz.validation_figure(rows), key="validation")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
-        "relative_error": st.column_config.NumberColumn("relative error", format="percent"),
-        "within_ci": st.column_config.CheckboxColumn("inside 95% CI"),
+    # the case names the model, the half-width the interval, the slider the replications: one column each
+    table = pd.DataFrame(rows).drop(columns=["model", "ci_low", "ci_high", "replications"])
+    table["metric"] = table["metric"].str.replace("_", " ")
+    number = st.column_config.NumberColumn
+    st.dataframe(table, hide_index=True, column_config={
+        "predicted": number("theory", format="%.4g"),
+        "simulated": number("simulated", format="%.4g"),
+        "half_width": number("± (95%)", format="%.2g"),
+        "relative_error": number("rel. error", format="percent"),
+        "within_ci": st.column_config.CheckboxColumn("in CI"),
     })
     st.download_button("Validation rows (CSV)", pd.DataFrame(rows).to_csv(index=False), "validation.csv", "text/csv")
 

@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 import sim
-from app_pages.shared import milliseconds, rate
+from app_pages.shared import milliseconds, rate, readable_table
 from sim.cli import app as cli_app
 from sim.scenario.gallery import gallery_paths
 from tests.app_helpers import APP, ROOT, assert_healthy, figure
@@ -133,6 +134,12 @@ def test_a_sharded_tier_draws_its_busiest_stations_and_any_chosen_one(app: AppTe
     assert quiet in names and names[-1].endswith("other stations (range)")
 
 
+def test_tables_show_a_dash_not_the_word_none() -> None:
+    table = readable_table(pd.DataFrame({"model": ["M/M/1", None], "response_ms": [1.5, None]}))
+    assert list(table["model"]) == ["M/M/1", "–"]
+    assert table["response_ms"].isna().tolist() == [False, True], "numbers stay numbers (shown blank when missing)"
+
+
 @pytest.mark.parametrize(("value", "text"), [(0.0, "0"), (12.5, "12.5"), (950.0, "950"), (10_436.2, "10.4k"),
                                              (2_350_000.0, "2.35M")])
 def test_rates_fit_a_metric_card(value: float, text: str) -> None:
@@ -224,7 +231,8 @@ def test_validation_page_tables_simulation_against_closed_forms(app: AppTest) ->
     assert_healthy(app)
     table = app.dataframe[0].value
     assert {"M/M/1", "M/D/1", "Erlang B (c=5, no queue)"} <= set(table["case"])
-    assert {"predicted", "simulated", "ci_low", "ci_high"} <= set(table.columns)
+    assert {"predicted", "simulated", "half_width", "within_ci"} <= set(table.columns)
+    assert "mean response ms" in set(table["metric"]), "metric names read as words"
     inside = number(next(item.value for item in app.metric if item.label.startswith("Predictions inside")))
     assert inside >= len(table) - 2, "with 95% intervals, at most a miss or two by chance"
     assert len(app.get("plotly_chart")) == 1
