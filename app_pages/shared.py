@@ -241,7 +241,8 @@ def percent(value: float | None) -> str:
 
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     """The table with its empty text cells shown as "–" rather than the word None."""
-    text_columns = [name for name in table.columns if table[name].dtype == object]
+    text_columns = [name for name in table.columns
+                    if table[name].dtype == object or pd.api.types.is_string_dtype(table[name])]
     return table.assign(**{name: table[name].where(table[name].notna(), "–") for name in text_columns})
 
 
