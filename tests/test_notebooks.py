@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
 
+from sim.teaching.lesson_views import question_markdown, solution_markdown, step_markdown
 from sim.teaching.lessons import lesson_paths, load_lesson
 from tests.conftest import PROJECT_ROOT
 
@@ -38,11 +41,15 @@ def test_each_reveal_follows_a_prediction_cell() -> None:
             assert any(earlier.startswith(f"{guess} = None") for earlier in sources[:index])
 
 
-def test_notebook_text_comes_from_the_lesson_file() -> None:
+def test_notebooks_read_before_they_run_without_giving_the_answers_away() -> None:
     lesson = load_lesson("caching")
     notebook = nbformat.read(NOTEBOOKS / "03-caching.ipynb", as_version=4)
-    text = "\n".join(cell.source for cell in notebook.cells)
-    assert lesson.steps[0].text.splitlines()[0] not in text  # no copied prose: cells read it from lessons/
+    prose = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    assert prose[0].startswith(f"# Lesson {lesson.number}: {lesson.title}")
+    assert step_markdown(lesson, 0) in prose and question_markdown(lesson, 0) in prose
+    explanation = next(step.after for step in lesson.steps if step.after).strip().splitlines()[0]
+    assert not any(explanation in source for source in prose), "what a step explains waits for its reveal"
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), "stored unrun"
 
 
 def test_strip_solutions_removes_solutions_and_outputs(tmp_path: Path) -> None:
@@ -54,5 +61,17 @@ def test_strip_solutions_removes_solutions_and_outputs(tmp_path: Path) -> None:
     assert strip_solutions.main([str(source), str(target)]) == 0
     student = nbformat.read(target, as_version=4)
     assert len(student.cells) == len(original.cells) - solutions
-    assert not any("solution_markdown" in cell.source for cell in student.cells)
+    solution = solution_markdown(load_lesson("queues"), 0)
+    assert any(cell.source == solution for cell in original.cells)
+    assert not any(cell.source == solution for cell in student.cells)
     assert all(not cell.get("outputs") for cell in student.cells if cell.cell_type == "code")
+
+
+def test_the_instructors_setup_installs_what_it_then_runs() -> None:
+    """docs/teaching.md installs an extra and then runs `jupyter notebook`: that extra must bring Notebook."""
+    guide = (PROJECT_ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    extra = re.search(r"pip install -e '\.\[(\w+)\]'", guide)
+    assert extra and "jupyter notebook notebooks/" in guide
+    extras = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in extras[extra.group(1)]}
+    assert {"notebook", "ipykernel"} <= names
