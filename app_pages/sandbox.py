@@ -29,7 +29,7 @@ from sim.teaching.knobs import Knob, changed_values, scenario_knobs
 from sim.teaching.sizing import shortened_note
 
 CHART_CONFIG = {"displaylogo": False}
-VIEWS = ("Diagram", "Dashboard")
+VIEWS = ("Diagram", "Replay", "Dashboard")
 BUSY = 0.8  # above this, queueing delay climbs steeply: the bottleneck note turns into a warning
 
 
@@ -128,6 +128,17 @@ def headline(summary: RunSummary) -> None:
              icon=":material/local_fire_department:")
 
 
+def replay(scenario: sim.Scenario, summary: RunSummary, series: dict[str, Any]) -> None:
+    """The diagram over the run's time bins (play, or drag the slider), and which component turned red first."""
+    st.plotly_chart(viz.replay_figure(scenario, summary, series), config=CHART_CONFIG, key="replay")
+    hot = viz.first_hot(series, list(scenario.components))
+    if hot is None:
+        st.caption(f"No component's busiest station reached {viz.REPLAY_HOT:.0%} busy in any time bin.")
+    else:
+        st.caption(f"**{hot[1]}** turned red first, in the bin at {hot[0]:g} s (its busiest station "
+                   f"{viz.REPLAY_HOT:.0%} busy or more); the time-series charts below show the same moment.")
+
+
 def chosen_stations(scenario_name: str, stations: list[str]) -> list[str]:
     """Stations the learner asks to see as lines beside the busiest (only offered when some are banded)."""
     if len(stations) <= viz.BUSIEST_SHOWN + 1:
@@ -144,8 +155,10 @@ def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
     warmup_s = summary.warmup_s
     view = st.radio("View", VIEWS, horizontal=True, key="sandbox|view", help="The dashboard shows the run as "
                     "monitoring would: RED per service, USE per station, from Prometheus-style metrics.")
-    if view == VIEWS[1]:
+    if view == "Dashboard":
         show_dashboard(scenario, seed)
+    elif view == "Replay":
+        replay(scenario, summary, series)
     else:
         st.plotly_chart(viz.architecture_figure(scenario, summary), config=CHART_CONFIG, key="architecture")
     left, right = st.columns(2)

@@ -134,6 +134,16 @@ def test_a_sharded_tier_draws_its_busiest_stations_and_any_chosen_one(app: AppTe
     assert quiet in names and names[-1].endswith("other stations (range)")
 
 
+def test_the_replay_view_plays_the_diagram_over_time_and_names_the_first_red(app: AppTest) -> None:
+    app.slider(key=RATE_KEY).set_value(110.0).run()  # above the one worker's 100 req/s: api turns red
+    app.radio(key="sandbox|view").set_value("Replay").run()
+    assert_healthy(app)
+    spec = json.loads(next(chart.proto.spec for chart in app.get("plotly_chart")
+                           if '"frames"' in chart.proto.spec))
+    assert len(spec["frames"]) >= 10 and spec["layout"]["sliders"][0]["steps"]
+    assert any(item.value.startswith("**api** turned red first") for item in app.caption)
+
+
 def test_tables_show_a_dash_not_the_word_none() -> None:
     table = readable_table(pd.DataFrame({"model": ["M/M/1", None], "response_ms": [1.5, None]}))
     assert list(table["model"]) == ["M/M/1", "–"]

@@ -31,6 +31,8 @@ from sim.viz.dashboard import dashboard_figures, dashboard_panel_figure
 from sim.viz.experiment import hockey_stick_figure, parameter_label, pareto_figure, scalability_figure, usl_note
 from sim.viz.lessons import variants_figure
 from sim.viz.loadtest import measured_traces, overlay_measured
+from sim.viz.replay import HOT as REPLAY_HOT
+from sim.viz.replay import first_hot, replay_figure
 from sim.viz.run import (
     BUSIEST_SHOWN,
     TIME_AXIS,
@@ -51,6 +53,7 @@ __all__ = [
     "IDLE_COLOUR",
     "PARALLEL_COLOUR",
     "PARALLEL_MARK",
+    "REPLAY_HOT",
     "TIME_AXIS",
     "UTILISATION_COLOURS",
     "architecture_figure",
@@ -59,6 +62,7 @@ __all__ = [
     "compare_latency_figure",
     "dashboard_figures",
     "dashboard_panel_figure",
+    "first_hot",
     "hockey_stick_figure",
     "hottest_utilisation",
     "lag_figures",
@@ -69,6 +73,7 @@ __all__ = [
     "owner_of",
     "parameter_label",
     "pareto_figure",
+    "replay_figure",
     "scalability_figure",
     "station_levels_figure",
     "theory_figure",
