@@ -41,8 +41,11 @@ def first_hot(timeseries: Mapping[str, Any], components: Sequence[str], threshol
     busiest one when several reach it in the same bin); None when none ever does."""
     levels = component_levels(timeseries, components)
     for index, time_s in enumerate(timeseries["time_s"]):
-        hot = {name: busy[index] for name, (busy, _waiting) in levels.items()
-               if busy[index] is not None and busy[index] >= threshold}
+        hot: dict[str, float] = {}
+        for name, (busy, _waiting) in levels.items():
+            value = busy[index]
+            if value is not None and value >= threshold:
+                hot[name] = value
         if hot:
             return float(time_s), max(hot, key=hot.__getitem__)
     return None
