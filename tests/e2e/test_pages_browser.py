@@ -3,11 +3,16 @@ outside the machine, no metric cut off. Screenshots of each page are saved as ar
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import ROOT, require_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -60,3 +65,14 @@ def test_every_page_is_clean_offline_and_fits(browser: Browser, base_url: str, a
         page.screenshot(path=str(artifacts_dir / f"page-{title.lower()}-{width}x{height}.png"), full_page=True)
     page.close()
     assert seen == {"console errors": [], "failed responses": [], "outside requests": []}
+
+
+def test_the_knob_latency_benchmark_runs(tmp_path: Path) -> None:
+    """benchmarks/app_latency.py drives its own server and browser; it must keep working (its figures are not
+    asserted: speed belongs to the benchmark, not the suite)."""
+    require_chromium()
+    command = [sys.executable, str(ROOT / "benchmarks" / "app_latency.py"), "--moves", "1", "--scenario",
+               "single-server"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert re.search(r"^single-server\s+\d+\.\d\d\s+\d+\.\d\d\s+(ok|SLOW)$", finished.stdout, re.MULTILINE)
