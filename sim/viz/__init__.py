@@ -32,7 +32,7 @@ from sim.viz.experiment import hockey_stick_figure, parameter_label, pareto_figu
 from sim.viz.lessons import variants_figure
 from sim.viz.loadtest import measured_traces, overlay_measured
 from sim.viz.replay import HOT as REPLAY_HOT
-from sim.viz.replay import first_hot, replay_figure
+from sim.viz.replay import component_levels, first_hot, replay_figure
 from sim.viz.run import (
     BUSIEST_SHOWN,
     TIME_AXIS,
@@ -60,6 +60,7 @@ __all__ = [
     "busiest_stations",
     "call_marks",
     "compare_latency_figure",
+    "component_levels",
     "dashboard_figures",
     "dashboard_panel_figure",
     "first_hot",
