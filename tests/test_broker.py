@@ -181,3 +181,44 @@ def test_lag_event_latency_and_backlog_in_json_schema_and_series() -> None:
     before, peak, after = (max(np.asarray(lag)[mask]) for mask in (time_s < 15, (time_s > 19) & (time_s < 22),
                                                                    time_s > 45))
     assert peak > 20 * max(before, after, 1.0)
+
+
+def test_the_bottleneck_sentence_names_a_hot_partition() -> None:
+    """Zipf keys put 1.83x their share on partition 1 (the key hash, by the twin): its one consumer is offered
+    122% of its capacity while the group as a whole has room, and the sentence says so with measured figures."""
+    data = topic(rate_rps=400, partitions=6, consumers=6)
+    data["workload"]["keys"] = {"count": 200, "distribution": "zipf", "zipf_exponent": 1.2}
+    scenario = sim.parse_scenario(data)
+    probabilities = key_probabilities(scenario.workload.keys)
+    shares = scenario.components["orders"].partition_shares(Traffic(np.zeros_like(probabilities), probabilities))
+    assert int(np.argmax(shares)) == 1 and shares[1] * 6 == pytest.approx(1.83, abs=0.01)
+    summary = sim.run(scenario, seed=4).summary
+    published = summary.components["orders"].partitions_published_rps
+    measured_ratio = published["1"] * 6 / sum(published.values())
+    assert measured_ratio == pytest.approx(1.83, rel=0.05)
+    assert summary.bottleneck is not None and summary.bottleneck.component == "orders/billing/consumer-1"
+    assert summary.bottleneck.reason.startswith(f"orders lags because partition 1 receives {measured_ratio:.1f}x "
+                                                "its share")
+    assert "more consumers cannot split it" in summary.bottleneck.reason
+
+
+def test_the_bottleneck_sentence_names_too_little_consumer_capacity() -> None:
+    """3 consumers on 6 evenly loaded partitions at 10 ms each serve 300/s: 360/s is more than they can."""
+    summary = sim.run(sim.parse_scenario(topic(rate_rps=360, partitions=6, consumers=3)), seed=2).summary
+    broker = summary.components["orders"]
+    assert summary.bottleneck is not None and summary.bottleneck.component.startswith("orders/billing/consumer-")
+    holding_ms = 1000.0 / broker.stations[summary.bottleneck.component].capacity_rps
+    assert holding_ms == pytest.approx(10.0, rel=0.05)
+    assert summary.bottleneck.reason.startswith(f"3 billing consumers cannot keep up with "
+                                                f"{broker.arrival_rate_rps:,.0f} events/s at {holding_ms:.1f} ms each")
+    assert "add consumers (up to the 6 partitions)" in summary.bottleneck.reason
+    assert broker.arrival_rate_rps == pytest.approx(360, rel=0.05)
+
+
+def test_the_bottleneck_sentence_tells_a_burst_that_drained() -> None:
+    summary = sim.run(event_driven(), seed=1).summary
+    group = summary.components["orders"].groups["billing"]
+    assert summary.bottleneck is not None and summary.stable
+    assert summary.bottleneck.reason.startswith("orders lags in bursts: its 6 billing consumers process at most")
+    assert f"peak {group.peak_lag_messages:,} messages, drained in {group.drain_time_s:.1f} s" in \
+        summary.bottleneck.reason

@@ -13,8 +13,8 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
   ``event_stats`` (those that need per-event records) and ``level_series`` (time series of its own);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
 - money: ``hourly_cost`` and ``capacity``;
-- teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram) and ``difference_reasons``
-  (why simulation and theory may disagree).
+- teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram), ``difference_reasons``
+  (why simulation and theory may disagree) and ``bottleneck_reason`` (why its station limits the system).
 
 ``sim.kinds.registry`` lists the kinds; a new kind is a new module registered there (see docs/architecture.md).
 """
@@ -205,3 +205,9 @@ class ComponentSpecBase(StrictModel):
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         """Why its simulated numbers may differ from the twin's, in a few words each."""
         return []
+
+    def bottleneck_reason(self, name: str, station: str, stats: StatsView,
+                          theory: ComponentTheory | None) -> str | None:
+        """Its own sentence for why its station ``station`` limits the system (a broker's hot partition), from
+        its window statistics and its twin; None keeps the generic sentence."""
+        return None

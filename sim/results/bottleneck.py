@@ -124,3 +124,20 @@ def find_bottleneck(stations: Mapping[str, Mapping[str, Any]], owners: Mapping[s
     if busiest["mean_wait_ms"] > 0.0:
         reason += f" (requests wait {busiest['mean_wait_ms']:.1f} ms on average for a free worker)"
     return name, reason
+
+
+def kind_reason(bottleneck: tuple[str, str] | None, owner: str, spec: Any, stats: Mapping[str, Any],
+                theory: Any) -> tuple[str, str] | None:
+    """The bottleneck with its kind's own sentence (``bottleneck_reason``) when the kind has one.
+
+    Args:
+        bottleneck: (station, sentence) from :func:`find_bottleneck`, or None.
+        owner: The component owning the station.
+        spec: That component's spec (any kind: its contract answers).
+        stats: That component's window statistics.
+        theory: Its twin's prediction, or None.
+    """
+    if bottleneck is None:
+        return None
+    own = spec.bottleneck_reason(owner, bottleneck[0], stats, theory)
+    return bottleneck if own is None else (bottleneck[0], own)

@@ -125,6 +125,7 @@ class Broker(Component):
         self.retained: deque[Message] = deque()  # in append order, for drop_oldest
         self.published = self.publish_rejected = self.publish_blocked = self.messages_dropped = 0
         self.next_partition = 0
+        self.partition_appended = [0] * spec.partitions
         self.appended_s = array("d")
         self.event_group, self.event_partition, self.event_status = array("b"), array("h"), array("b")
         self.event_published_s, self.event_done_s = array("d"), array("d")
@@ -181,6 +182,7 @@ class Broker(Component):
         message = Message(Request(now, request.class_index, request.is_write, request.key), self.partition_of(request),
                           visit.arrived_s, len(self.groups))
         self.published += 1
+        self.partition_appended[message.partition] += 1
         self.appended_s.append(now)
         if self.spec.when_full == "drop_oldest":
             self.retained.append(message)
@@ -216,6 +218,8 @@ class Broker(Component):
         fields = {"published": float(self.published), "publish_rejected": float(self.publish_rejected),
                   "publish_blocked": float(self.publish_blocked), "messages_dropped": float(self.messages_dropped),
                   "backlog_area": self.backlog.area_at(now), "blocked_area": self.blocked.area_at(now)}
+        for partition, count in enumerate(self.partition_appended):
+            fields[f"partition-{partition}:appended"] = float(count)
         for group in self.groups:
             fields[f"{group.name}:processed"] = float(group.processed)
             fields[f"{group.name}:lag_area"] = group.lag.area_at(now)

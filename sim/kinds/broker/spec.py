@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
+from sim.kinds.broker.diagnosis import bottleneck_reason
 from sim.kinds.broker.runtime import Broker
 from sim.kinds.broker.stats import STATS_FIELDS, lag_series, window_statistics
 from sim.kinds.broker.twin import difference_reasons, predict_broker
@@ -154,6 +155,10 @@ class BrokerSpec(ComponentSpecBase):
 
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         return difference_reasons(self, stats, scenario)
+
+    def bottleneck_reason(self, name: str, station: str, stats: StatsView,
+                          theory: ComponentTheory | None) -> str | None:
+        return bottleneck_reason(self, name, station, stats, theory)
 
 
 def _field(item: Any, key: str) -> Any:

@@ -51,6 +51,8 @@ STATS_FIELDS: dict[str, tuple[Any, str]] = {
     "publish_rejected": (int, "publishes answered DROPPED because the retention bound was full (when_full: reject)"),
     "publish_blocked": (int, "publishes held until a slot freed (when_full: block)"),
     "messages_dropped": (int, "messages discarded unread to make room (when_full: drop_oldest)"),
+    "partitions_published_rps": (dict[str, float], "messages appended per second to each partition (a hot "
+                                                   "partition receives more than its 1 / partitions share)"),
     "mean_backlog_messages": (float, "time-average of messages some group has not yet processed (retained)"),
     "groups": (dict[str, ConsumerGroupStats], "per consumer group: lag, event latency, drain time"),
 }
@@ -88,6 +90,8 @@ def window_statistics(spec: BrokerSpec, counters: Mapping[str, float], events: M
         "publish_rejected": int(counters["publish_rejected"]),
         "publish_blocked": int(counters["publish_blocked"]),
         "messages_dropped": int(counters["messages_dropped"]),
+        "partitions_published_rps": {str(partition): counters[f"partition-{partition}:appended"] / span_s
+                                     for partition in range(spec.partitions)},
         "mean_backlog_messages": counters["backlog_area"] / span_s,
         "groups": groups,
     }
