@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import sim
 from sim.cli.main import app
 from sim.model.keys import key_probabilities
+from sim.results.timeseries import timeseries_frame
 from sim.scenario.gallery import gallery_paths
 from sim.scenario.overrides import with_overrides
 from sim.theory import mm1
@@ -222,3 +223,24 @@ def test_the_bottleneck_sentence_tells_a_burst_that_drained() -> None:
     assert summary.bottleneck.reason.startswith("orders lags in bursts: its 6 billing consumers process at most")
     assert f"peak {group.peak_lag_messages:,} messages, drained in {group.drain_time_s:.1f} s" in \
         summary.bottleneck.reason
+
+
+def test_event_latency_over_time_rises_with_the_spike_and_matches_the_records() -> None:
+    result = sim.run(event_driven(), seed=2)
+    series = result.timeseries()
+    orders = series["components"]["orders"]
+    time_s = np.asarray(series["time_s"])
+    p99 = np.asarray(orders["event_p99_ms:billing"], dtype=float)
+    before, during = p99[time_s < 15].max(), p99[(time_s > 20) & (time_s < 30)].max()
+    assert during > 10 * before and before < 1000
+    # one bin by hand: the messages billing finished in it, publish to processed
+    events = result.events["orders"]
+    edges = np.asarray(series["time_s"]) - np.asarray(series["bin_width_s"])
+    bin_index = int(np.argmax(p99))
+    inside = ((events["done_s"] >= edges[bin_index]) & (events["done_s"] < series["time_s"][bin_index])
+              & (events["group"] == 0) & (events["status"] == 0))
+    latency_ms = (events["done_s"] - events["published_s"])[inside] * 1000.0
+    for level in (50, 95, 99):
+        assert orders[f"event_p{level}_ms:billing"][bin_index] == pytest.approx(np.percentile(latency_ms, level))
+    frame = timeseries_frame(result)
+    assert "orders:event_p99_ms:billing" in set(frame["series"])

@@ -10,7 +10,8 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
 - runtime: ``station_names`` (used by the runtime *and* the twin, so simulation and theory meet by construction)
   and ``build`` (the runtime object for one replication);
 - results: ``stats_fields`` and ``window_stats`` (statistics of its own, such as a cache's hit ratio), with
-  ``event_stats`` (those that need per-event records) and ``level_series`` (time series of its own);
+  ``event_stats`` (those that need per-event records), ``level_series`` and ``event_series`` (time series of its
+  own, from its counters and from its event records);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
 - money: ``hourly_cost`` and ``capacity``;
 - teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram), ``difference_reasons``
@@ -162,6 +163,11 @@ class ComponentSpecBase(StrictModel):
     def level_series(self, fields: tuple[str, ...], values: Any, widths: Any) -> dict[str, list[float]]:
         """Its own time series from its cumulative counters (rows: snapshots, columns: ``fields``; bin widths
         in seconds), e.g. a broker's lag per consumer group; ``sim.results.timeseries`` adds them."""
+        return {}
+
+    def event_series(self, events: Mapping[str, Any], edges_s: Any) -> dict[str, list[float | None]]:
+        """Its own time series from its per-event records (``event_columns``), per bin between consecutive
+        ``edges_s``, e.g. a broker's event latency percentiles; beside ``level_series`` in the time series."""
         return {}
 
     # --- theory -------------------------------------------------------------------------------------

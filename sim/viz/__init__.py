@@ -34,6 +34,7 @@ from sim.viz.loadtest import measured_traces, overlay_measured
 from sim.viz.run import (
     TIME_AXIS,
     compare_latency_figure,
+    event_latency_figures,
     lag_figures,
     latency_distribution_figure,
     latency_percentiles_figure,
@@ -55,6 +56,7 @@ __all__ = [
     "compare_latency_figure",
     "dashboard_figures",
     "dashboard_panel_figure",
+    "event_latency_figures",
     "hockey_stick_figure",
     "hottest_utilisation",
     "lag_figures",

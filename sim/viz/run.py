@@ -70,6 +70,20 @@ def lag_figures(timeseries: Mapping[str, Any], warmup_s: float | None = None) ->
     return figures
 
 
+def event_latency_figures(timeseries: Mapping[str, Any], warmup_s: float | None = None) -> list[go.Figure]:
+    """Per broker in the run: each consumer group's event latency (publish to processed) p50, p95 and p99 of
+    the messages finished in each time bin, beside its lag."""
+    figures = []
+    for name, series in timeseries.get("components", {}).items():
+        lines = {key: f"{key.split(':', 1)[1]} {key.split('_')[1]}" for key in series if key.startswith("event_p")}
+        if lines:
+            figures.append(figure(f"{name}: event latency", _lines(timeseries["time_s"], series, lines),
+                                  legend_rows=-(-len(lines) // 3), xaxis=TIME_AXIS,
+                                  yaxis=axis("publish to processed (ms)", rangemode="tozero"),
+                                  **warmup_shapes(warmup_s)))
+    return figures
+
+
 # --- distributions -----------------------------------------------------------------------------------
 
 

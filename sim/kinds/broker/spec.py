@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
 from sim.kinds.broker.diagnosis import bottleneck_reason
 from sim.kinds.broker.runtime import Broker
-from sim.kinds.broker.stats import STATS_FIELDS, lag_series, window_statistics
+from sim.kinds.broker.stats import STATS_FIELDS, event_latency_series, lag_series, window_statistics
 from sim.kinds.broker.twin import difference_reasons, predict_broker
 from sim.model.base import ComponentName, LatencyMs, Price, StrictModel
 from sim.model.keys import mix_keys
@@ -120,6 +120,9 @@ class BrokerSpec(ComponentSpecBase):
 
     def level_series(self, fields: tuple[str, ...], values: Any, widths: Any) -> dict[str, list[float]]:
         return lag_series(self, fields, values, widths)
+
+    def event_series(self, events: Mapping[str, Any], edges_s: Any) -> dict[str, list[float | None]]:
+        return event_latency_series(self, events, edges_s)
 
     # --- theory -------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
-from sim.model.latency import percentiles_ms
+from sim.model.latency import binned_percentiles, percentiles_ms
 from sim.model.status import OK
 from sim.model.summary_base import LatencyStats, SummaryModel
 from sim.theory.backlog import peak_and_drain as backlog_peak_and_drain
@@ -126,4 +126,21 @@ def lag_series(spec: BrokerSpec, fields: tuple[str, ...], values: np.ndarray, wi
         series[f"lag_s:{name}"] = [value / speed if speed > 0 else None for value, speed in zip(lag, rate, strict=True)]
         for partition in range(spec.partitions):
             series[f"lag:{name}:partition-{partition}"] = level(f"{name}:partition-{partition}:lag_area").tolist()
+    return series
+
+
+def event_latency_series(spec: BrokerSpec, events: Mapping[str, Any], edges_s: np.ndarray) -> dict[str, list]:
+    """Per bin and group: p50, p95 and p99 event latency (publish to processed) of the messages the group
+    finished in that bin, as ``event_p95_ms:billing``; None for a bin where it finished none."""
+    edges_s = np.asarray(edges_s)
+    bins = edges_s.size - 1
+    series: dict[str, list] = {}
+    for index, consumer in enumerate(spec.consumers):
+        mine = (events["group"] == index) & (events["status"] == OK)
+        done_s, published_s = events["done_s"][mine], events["published_s"][mine]
+        bin_index = np.searchsorted(edges_s, done_s, side="right") - 1
+        inside = (bin_index >= 0) & (bin_index < bins)
+        latency_ms = (done_s - published_s)[inside] * 1000.0
+        for key, values in binned_percentiles(bin_index[inside], latency_ms, bins).items():
+            series[f"event_{key}:{consumer.group}"] = values
     return series
