@@ -14,6 +14,7 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
   own, from its counters and from its event records);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
 - money: ``hourly_cost`` and ``capacity``;
+- monitoring: ``metric_field`` and ``metric_histograms`` (Prometheus names and labels for its own series);
 - teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram), ``difference_reasons``
   (why simulation and theory may disagree) and ``bottleneck_reason`` (why its station limits the system).
 
@@ -169,6 +170,18 @@ class ComponentSpecBase(StrictModel):
         """Its own time series from its per-event records (``event_columns``), per bin between consecutive
         ``edges_s``, e.g. a broker's event latency percentiles; beside ``level_series`` in the time series."""
         return {}
+
+    def metric_field(self, field: str) -> tuple[str, dict[str, str], str] | None:
+        """The Prometheus name, extra labels and help of one of its own level fields (``extra_fields``), e.g. a
+        broker's ``billing:lag_area`` as ``sim_broker_consumer_lag_messages{group="billing"}``. A time
+        integral (``*_area``) becomes a gauge of that name (its mean per scrape) and the counter
+        ``<name>_seconds_total``; a count, the counter ``<name>_total``. None: named from the field itself."""
+        return None
+
+    def metric_histograms(self, events: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str], Any, Any]]:
+        """Histograms of its own from its event records: (name, help, extra labels, finish times in s, observed
+        values in s) each, e.g. a broker's event latency per consumer group; the exporter buckets them."""
+        return []
 
     # --- theory -------------------------------------------------------------------------------------
 

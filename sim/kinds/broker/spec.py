@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
 from sim.kinds.broker.diagnosis import bottleneck_reason
+from sim.kinds.broker.metrics import metric_field, metric_histograms
 from sim.kinds.broker.runtime import Broker
 from sim.kinds.broker.stats import STATS_FIELDS, event_latency_series, lag_series, window_statistics
 from sim.kinds.broker.twin import difference_reasons, predict_broker
@@ -123,6 +124,12 @@ class BrokerSpec(ComponentSpecBase):
 
     def event_series(self, events: Mapping[str, Any], edges_s: Any) -> dict[str, list[float | None]]:
         return event_latency_series(self, events, edges_s)
+
+    def metric_field(self, field: str) -> tuple[str, dict[str, str], str] | None:
+        return metric_field(self, field)
+
+    def metric_histograms(self, events: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str], Any, Any]]:
+        return metric_histograms(self, events)
 
     # --- theory -------------------------------------------------------------------------------------
 
