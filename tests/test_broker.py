@@ -244,3 +244,33 @@ def test_event_latency_over_time_rises_with_the_spike_and_matches_the_records() 
         assert orders[f"event_p{level}_ms:billing"][bin_index] == pytest.approx(np.percentile(latency_ms, level))
     frame = timeseries_frame(result)
     assert "orders:event_p99_ms:billing" in set(frame["series"])
+
+
+@pytest.mark.parametrize("partitions", [1, 6])
+def test_a_blocking_topic_admits_what_its_tightest_consumer_frees(partitions: int) -> None:
+    """when_full: block, offered more than the consumers can do: once retention is full a publish is admitted
+    per slot freed, so publishers get the tightest consumer's capacity over its share of the messages, and the
+    publisher's 8 workers all wait at the topic: a publish takes 8 / that rate (Little's law; the API's own
+    0.2 ms per request, spent outside, is the allowed bias). One partition: 100/s and 80 ms. Six with Zipf keys:
+    the hot partition's consumer (30.5% of the messages) limits them to 100 / 0.305 = 328/s."""
+    data = topic(rate_rps=150 if partitions == 1 else 400, partitions=partitions, consumers=partitions,
+                 duration_s=80, retention_messages=50 if partitions == 1 else 200, when_full="block")
+    data["warmup_s"] = 20  # the hot partition's slots fill within about 10 s; the steady state comes after
+    data["components"]["api"]["service_time"]["mean_ms"] = 0.2
+    if partitions > 1:
+        data["workload"]["keys"] = {"count": 200, "distribution": "zipf", "zipf_exponent": 1.2}
+    scenario = sim.parse_scenario(data)
+    probabilities = key_probabilities(scenario.workload.keys)
+    shares = scenario.components["orders"].partition_shares(Traffic(np.zeros_like(probabilities), probabilities))
+    results = replicate(scenario, range(1, 7))
+    twin = results[0].summary.theory.components["orders"]
+    assert twin.publish_limit_rps == pytest.approx(100.0 / shares.max())
+    assert twin.blocked_publish_ms == pytest.approx(1000.0 * 8 / twin.publish_limit_rps)
+    assert any(note.startswith("when_full: block") for note in twin.notes)
+    assert_agrees_with_theory("blocked throughput", metric(results, lambda result: result.summary.throughput_rps),
+                              twin.publish_limit_rps, max_relative_half_width=0.02)
+    assert_agrees_with_theory("blocked publish latency", metric(
+        results, lambda result: result.summary.components["orders"].mean_response_ms), twin.blocked_publish_ms,
+        max_relative_half_width=0.02, relative_bias=0.01)
+    for result in results:
+        assert result.summary.components["orders"].publish_blocked > 1000

@@ -17,6 +17,8 @@ OVERFLOW_GROWTH_FRACTION = 0.02  # queue growth per second, as a share of the ar
 MIN_GROWTH_REQUESTS = 10  # a queue that grew by fewer requests over the whole window is noise
 MIN_COMPLETIONS_FOR_CAPACITY = 100  # fewer completions measure a capacity too roughly to quote it alone
 BUSY_UTILISATION = 0.8
+RUN_LENGTH_CAVEAT = ("Latency in an overloaded run grows with the run's length (until the queue is full), so it "
+                     "describes this run, not the system")
 
 
 def overflowing(stations: Mapping[str, Mapping[str, Any]], theory_offered: Mapping[str, float],
@@ -83,8 +85,7 @@ def overload_entry(name: str, stats: Mapping[str, Any], span_s: float, theory_ca
         text += f"; its queue {grew}, and it dropped {_fmt_rate(dropped_rps)} req/s"
     else:
         text += f"; its queue grew by {growth_rps:,.1f} requests/s over the measured window"
-    entry["message"] = (text + ". Latency in an overloaded run grows with the run's length (until the queue is "
-                        "full), so it describes this run, not the system: add capacity or lower the load")
+    entry["message"] = f"{text}. {RUN_LENGTH_CAVEAT}: add capacity or lower the load"
     return entry
 
 
@@ -127,8 +128,9 @@ def find_bottleneck(stations: Mapping[str, Mapping[str, Any]], owners: Mapping[s
 
 
 def kind_reason(bottleneck: tuple[str, str] | None, owner: str, spec: Any, stats: Mapping[str, Any],
-                theory: Any) -> tuple[str, str] | None:
-    """The bottleneck with its kind's own sentence (``bottleneck_reason``) when the kind has one.
+                theory: Any, overflowed: list[str]) -> tuple[str, str] | None:
+    """The bottleneck with its kind's own sentence (``bottleneck_reason``) when the kind has one; for an
+    overflowed station, followed by what an overload means for the run's latency.
 
     Args:
         bottleneck: (station, sentence) from :func:`find_bottleneck`, or None.
@@ -136,8 +138,11 @@ def kind_reason(bottleneck: tuple[str, str] | None, owner: str, spec: Any, stats
         spec: That component's spec (any kind: its contract answers).
         stats: That component's window statistics.
         theory: Its twin's prediction, or None.
+        overflowed: The stations that cannot keep up.
     """
     if bottleneck is None:
         return None
     own = spec.bottleneck_reason(owner, bottleneck[0], stats, theory)
-    return bottleneck if own is None else (bottleneck[0], own)
+    if own is None:
+        return bottleneck
+    return bottleneck[0], f"{own}. {RUN_LENGTH_CAVEAT}" if bottleneck[0] in overflowed else own

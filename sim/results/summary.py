@@ -116,7 +116,7 @@ def build_summary(result: Result) -> RunSummary:
     if bottleneck is not None:
         owner = result.info.station_owner[bottleneck[0]]
         bottleneck = kind_reason(bottleneck, owner, scenario.components[owner], result.components[owner],
-                                 predictions.get(owner))
+                                 predictions.get(owner), overflowed)
     summary: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": result.seed,
