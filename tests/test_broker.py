@@ -274,3 +274,20 @@ def test_a_blocking_topic_admits_what_its_tightest_consumer_frees(partitions: in
         max_relative_half_width=0.02, relative_bias=0.01)
     for result in results:
         assert result.summary.components["orders"].publish_blocked > 1000
+
+
+def test_lag_in_seconds_per_partition_is_littles_law() -> None:
+    """A partition's mean lag over its consume rate is the mean time its messages spend after the append
+    (Little's law): the event latency of its messages less the 1 ms append, per partition and per bin."""
+    result = sim.run(sim.parse_scenario(topic(rate_rps=240, duration_s=120)), seed=5)
+    group = result.summary.components["orders"].groups["billing"]
+    events = result.events["orders"]
+    measured = (events["published_s"] >= result.scenario.warmup_s) & (events["status"] == 0)
+    for partition, lag_s in group.partitions_lag_s.items():
+        mine = measured & (events["partition"] == int(partition))
+        after_append_s = float(np.mean(events["done_s"][mine] - events["published_s"][mine])) - 0.001
+        assert lag_s == pytest.approx(after_append_s, rel=0.03), partition
+    series = result.timeseries()["components"]["orders"]
+    assert {f"lag_s:billing:partition-{partition}" for partition in range(4)} <= set(series)
+    assert np.nanmean(np.asarray(series["lag_s:billing:partition-0"], dtype=float)) == pytest.approx(
+        group.partitions_lag_s["0"], rel=0.1)

@@ -60,7 +60,8 @@ def lag_figures(timeseries: Mapping[str, Any], warmup_s: float | None = None) ->
                   if key.startswith("lag:") and ":partition-" not in key}
         if not groups:
             continue
-        partitions = {key: key.split(":", 1)[1].replace(":", " ") for key in series if ":partition-" in key}
+        partitions = {key: key.split(":", 1)[1].replace(":", " ") for key in series
+                      if key.startswith("lag:") and ":partition-" in key}
         figures.append(figure(f"{name}: consumer lag and backlog", _lines(
             timeseries["time_s"], series, {**groups, "backlog": "backlog (retained)"}),
             xaxis=TIME_AXIS, yaxis=axis("messages", rangemode="tozero"), **warmup_shapes(warmup_s)))

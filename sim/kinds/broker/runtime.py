@@ -73,6 +73,7 @@ class ConsumerGroup:
                          for station in station_names]
         self.lag = Level()
         self.partition_lag = [Level() for _partition in owners]
+        self.partition_processed = [0] * len(owners)
         self.processed = 0
         self.service: Component | None = None
 
@@ -92,6 +93,7 @@ class ConsumerGroup:
         assert visit.station is not None
         visit.station.release(visit)
         self.processed += 1
+        self.partition_processed[visit.token.partition] += 1
         self.finish(visit.token, status)
 
     def discard(self, message: Message, visit: Visit) -> None:
@@ -225,6 +227,7 @@ class Broker(Component):
             fields[f"{group.name}:lag_area"] = group.lag.area_at(now)
             for partition, level in enumerate(group.partition_lag):
                 fields[f"{group.name}:partition-{partition}:lag_area"] = level.area_at(now)
+                fields[f"{group.name}:partition-{partition}:processed"] = float(group.partition_processed[partition])
         return fields
 
     def event_columns(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ spike's backlog and how long it took to clear are measured exactly, not sampled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +44,8 @@ class ConsumerGroupStats(SummaryModel):
     event_latency_ms: LatencyStats = Field(description="publish to processed, of the messages published in the "
                                                    "window and processed")
     partitions_mean_lag: dict[str, float] = Field(description="time-average lag per partition")
+    partitions_lag_s: dict[str, float | None] = Field(description="per partition, its mean lag over its consume "
+                                                                 "rate (null: it consumed nothing)")
 
 
 STATS_FIELDS: dict[str, tuple[Any, str]] = {
@@ -84,6 +86,9 @@ def window_statistics(spec: BrokerSpec, counters: Mapping[str, float], events: M
             "event_latency_ms": percentiles_ms((done_s - published_s)[measured & (status == OK)] * 1000.0),
             "partitions_mean_lag": {str(partition): counters[f"{name}:partition-{partition}:lag_area"] / span_s
                                     for partition in range(spec.partitions)},
+            "partitions_lag_s": {str(partition): _ratio(counters[f"{name}:partition-{partition}:lag_area"],
+                                                        counters[f"{name}:partition-{partition}:processed"])
+                                 for partition in range(spec.partitions)},
         }
     return {
         "published_rps": counters["published"] / span_s,
@@ -95,6 +100,10 @@ def window_statistics(spec: BrokerSpec, counters: Mapping[str, float], events: M
         "mean_backlog_messages": counters["backlog_area"] / span_s,
         "groups": groups,
     }
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
 
 
 def peak_and_drain(appended_s: np.ndarray, done_s: np.ndarray, start_s: float,
@@ -121,12 +130,18 @@ def lag_series(spec: BrokerSpec, fields: tuple[str, ...], values: np.ndarray, wi
     series: dict[str, list] = {"backlog": level("backlog_area").tolist(), "blocked": level("blocked_area").tolist()}
     for consumer in spec.consumers:
         name = consumer.group
-        lag, rate = level(f"{name}:lag_area"), level(f"{name}:processed")
-        series[f"lag:{name}"] = lag.tolist()
-        series[f"lag_s:{name}"] = [value / speed if speed > 0 else None for value, speed in zip(lag, rate, strict=True)]
+        series[f"lag:{name}"], series[f"lag_s:{name}"] = lag_in_messages_and_seconds(level, name)
         for partition in range(spec.partitions):
-            series[f"lag:{name}:partition-{partition}"] = level(f"{name}:partition-{partition}:lag_area").tolist()
+            scope = f"{name}:partition-{partition}"
+            series[f"lag:{scope}"], series[f"lag_s:{scope}"] = lag_in_messages_and_seconds(level, scope)
     return series
+
+
+def lag_in_messages_and_seconds(level: Callable[[str], np.ndarray], scope: str) -> tuple[list, list]:
+    """Per bin, the mean lag of ``scope`` (a group, or a group's partition) and that lag over its consume rate
+    (Little's law; None in a bin where it consumed nothing)."""
+    lag, rate = level(f"{scope}:lag_area"), level(f"{scope}:processed")
+    return lag.tolist(), [value / speed if speed > 0 else None for value, speed in zip(lag, rate, strict=True)]
 
 
 def event_latency_series(spec: BrokerSpec, events: Mapping[str, Any], edges_s: np.ndarray) -> dict[str, list]:
