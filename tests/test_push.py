@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 import sim
+from sim.scenario.gallery import gallery_paths
+from sim.scenario.overrides import with_overrides
 from sim.theory import mg1
 from tests.stats_helpers import assert_agrees_with_theory, metric, replicate
 
@@ -78,3 +80,20 @@ def test_too_much_work_per_event_is_refused_by_field() -> None:
         sim.parse_scenario(gateway(subscribers=10_000_000, delivery_time_ms=10_000))
     assert any(problem.path.startswith("components.push") and "more than a day" in problem.message
                for problem in caught.value.problems)
+
+
+def test_the_notifications_gallery_fans_out_to_two_groups_and_the_audience_sets_the_push_lag() -> None:
+    """billing and notify each read every order; doubling the subscribers doubles notify's work (its consumers
+    go from 75% to 150% of their capacity) and leaves billing's lag where it was (same seed, same draws)."""
+    scenario = sim.load_scenario(gallery_paths()["notifications"])
+    base = sim.run(scenario, seed=3).summary
+    groups = base.components["orders"].groups
+    assert groups["billing"].consume_rate_rps == pytest.approx(groups["notify"].consume_rate_rps, rel=0.01)
+    assert base.bottleneck is not None and base.bottleneck.reason.startswith("orders/notify/consumer-")
+    assert "busy: the 6 notify consumers of orders process at most 200 events/s at 30.0 ms each" in \
+        base.bottleneck.reason
+    louder = sim.run(with_overrides(scenario, {"components.push.subscribers": 6000}), seed=3).summary
+    louder_groups = louder.components["orders"].groups
+    assert louder_groups["billing"].mean_lag_messages == pytest.approx(groups["billing"].mean_lag_messages, rel=0.05)
+    assert louder_groups["notify"].mean_lag_messages > 20 * groups["notify"].mean_lag_messages
+    assert louder.components["push"].mean_response_ms == pytest.approx(60.0, rel=0.03)

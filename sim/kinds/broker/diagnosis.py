@@ -9,7 +9,8 @@ can act on is *why* that consumer is behind. In order of what fixes it:
   process (``active / holding time``); more consumers help up to the partition count, then more partitions;
 - **an uneven assignment**: the consumer owns more partitions than the others (partitions not a multiple of
   the consumers);
-- **bursts**: the consumers keep up on average but a backlog built up and drained.
+- **bursts**: the consumers keep up on average but a backlog built up and drained;
+- otherwise how busy the consumers are against the publish rate, and how long a message waits its turn.
 
 Measured figures come from the broker's window statistics (per-partition publish rates, the consumer station's
 service rate); the twin adds its offered load for the station.
@@ -78,7 +79,9 @@ def bottleneck_reason(spec: BrokerSpec, name: str, station: str, stats: StatsVie
         return (f"{name} lags in bursts: its {active} {consumer.group} consumers process at most "
                 f"{capacity_rps:,.0f} events/s at {holding_ms:.1f} ms each against {offered_rps:,.0f} on average, so "
                 f"a burst piles up as lag (peak {group['peak_lag_messages']:,} messages{drained})")
-    return None
+    return (f"{station} is {station_stats['utilisation']:.0%} busy: the {active} {consumer.group} consumers of {name} "
+            f"process at most {capacity_rps:,.0f} events/s at {holding_ms:.1f} ms each against {offered_rps:,.0f}, "
+            f"so a message waits {station_stats['mean_wait_ms']:,.1f} ms behind others of its partitions{twin}")
 
 
 def _locate(spec: BrokerSpec, name: str, station: str) -> tuple[int, int] | None:
