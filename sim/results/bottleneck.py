@@ -127,21 +127,19 @@ def find_bottleneck(stations: Mapping[str, Mapping[str, Any]], owners: Mapping[s
     return name, reason
 
 
-def kind_reason(bottleneck: tuple[str, str] | None, owner: str, spec: Any, stats: Mapping[str, Any],
-                theory: Any, overflowed: list[str]) -> tuple[str, str] | None:
+def kind_reason(bottleneck: tuple[str, str], owner: str, spec: Any, stats: Mapping[str, Any], theory: Any,
+                overflowed: list[str]) -> tuple[str, str]:
     """The bottleneck with its kind's own sentence (``bottleneck_reason``) when the kind has one; for an
     overflowed station, followed by what an overload means for the run's latency.
 
     Args:
-        bottleneck: (station, sentence) from :func:`find_bottleneck`, or None.
+        bottleneck: (station, sentence) from :func:`find_bottleneck`.
         owner: The component owning the station.
         spec: That component's spec (any kind: its contract answers).
         stats: That component's window statistics.
         theory: Its twin's prediction, or None.
         overflowed: The stations that cannot keep up.
     """
-    if bottleneck is None:
-        return None
     own = spec.bottleneck_reason(owner, bottleneck[0], stats, theory)
     if own is None:
         return bottleneck
