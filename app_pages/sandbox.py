@@ -170,8 +170,9 @@ def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
     right.plotly_chart(viz.station_levels_figure(series, "queue_length", warmup_s, shown), config=CHART_CONFIG,
                        key="queue")
     left.plotly_chart(viz.latency_distribution_figure(data["latencies_ms"]), config=CHART_CONFIG, key="distribution")
-    for index, lag in enumerate(viz.lag_figures(series, warmup_s)):  # a broker's lag, when the scenario has one
-        (left, right)[index % 2].plotly_chart(lag, config=CHART_CONFIG, key=f"lag-{index}")
+    broker_figures = [*viz.lag_figures(series, warmup_s), *viz.event_latency_figures(series, warmup_s)]
+    for index, chart in enumerate(broker_figures):  # a broker's lag and event latency, when the scenario has one
+        (left, right)[index % 2].plotly_chart(chart, config=CHART_CONFIG, key=f"lag-{index}")
     return right
 
 

@@ -169,7 +169,8 @@ def test_every_gallery_scenario_runs(app: AppTest, name: str) -> None:
     app.selectbox(key="gallery_name").set_value(name).run()
     assert_healthy(app)
     assert name in app.title[0].value
-    assert len(app.get("plotly_chart")) == 7 + (2 if name == "event-driven" else 0)  # a broker adds its lag charts
+    brokers = name in ("event-driven", "notifications")  # a broker adds its lag, partition lag, event latency charts
+    assert len(app.get("plotly_chart")) == 7 + (3 if brokers else 0)
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))

@@ -32,6 +32,11 @@ def test_lag_rises_with_the_spike_and_drains(app: AppTest) -> None:
     assert during > 1000 > 20 * before
     partitions = figure(app, "orders: lag per partition")
     assert len(partitions["data"]) == 6
+    latency = {trace["name"]: trace for trace in figure(app, "orders: event latency")["data"]}
+    assert set(latency) == {"billing p50", "billing p95", "billing p99"}
+    time_s, p99 = latency["billing p99"]["x"], latency["billing p99"]["y"]
+    quiet = max(value for time, value in zip(time_s, p99, strict=True) if time < 15 and value is not None)
+    assert max(value for value in p99 if value is not None) > 10 * quiet
 
 
 def test_broker_knobs_and_diagram(app: AppTest) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import sim
 from sim.cli.main import app
 from sim.model.keys import key_probabilities
+from sim.results.timeseries import timeseries_frame
 from sim.scenario.gallery import gallery_paths
 from sim.scenario.overrides import with_overrides
 from sim.theory import mm1
@@ -181,3 +182,112 @@ def test_lag_event_latency_and_backlog_in_json_schema_and_series() -> None:
     before, peak, after = (max(np.asarray(lag)[mask]) for mask in (time_s < 15, (time_s > 19) & (time_s < 22),
                                                                    time_s > 45))
     assert peak > 20 * max(before, after, 1.0)
+
+
+def test_the_bottleneck_sentence_names_a_hot_partition() -> None:
+    """Zipf keys put 1.83x their share on partition 1 (the key hash, by the twin): its one consumer is offered
+    122% of its capacity while the group as a whole has room, and the sentence says so with measured figures."""
+    data = topic(rate_rps=400, partitions=6, consumers=6)
+    data["workload"]["keys"] = {"count": 200, "distribution": "zipf", "zipf_exponent": 1.2}
+    scenario = sim.parse_scenario(data)
+    probabilities = key_probabilities(scenario.workload.keys)
+    shares = scenario.components["orders"].partition_shares(Traffic(np.zeros_like(probabilities), probabilities))
+    assert int(np.argmax(shares)) == 1 and shares[1] * 6 == pytest.approx(1.83, abs=0.01)
+    summary = sim.run(scenario, seed=4).summary
+    published = summary.components["orders"].partitions_published_rps
+    measured_ratio = published["1"] * 6 / sum(published.values())
+    assert measured_ratio == pytest.approx(1.83, rel=0.05)
+    assert summary.bottleneck is not None and summary.bottleneck.component == "orders/billing/consumer-1"
+    assert summary.bottleneck.reason.startswith(f"orders lags because partition 1 receives {measured_ratio:.1f}x "
+                                                "its share")
+    assert "more consumers cannot split it" in summary.bottleneck.reason
+
+
+def test_the_bottleneck_sentence_names_too_little_consumer_capacity() -> None:
+    """3 consumers on 6 evenly loaded partitions at 10 ms each serve 300/s: 360/s is more than they can."""
+    summary = sim.run(sim.parse_scenario(topic(rate_rps=360, partitions=6, consumers=3)), seed=2).summary
+    broker = summary.components["orders"]
+    assert summary.bottleneck is not None and summary.bottleneck.component.startswith("orders/billing/consumer-")
+    holding_ms = 1000.0 / broker.stations[summary.bottleneck.component].capacity_rps
+    assert holding_ms == pytest.approx(10.0, rel=0.05)
+    assert summary.bottleneck.reason.startswith(f"3 billing consumers cannot keep up with "
+                                                f"{broker.arrival_rate_rps:,.0f} events/s at {holding_ms:.1f} ms each")
+    assert "add consumers (up to the 6 partitions)" in summary.bottleneck.reason
+    assert broker.arrival_rate_rps == pytest.approx(360, rel=0.05)
+
+
+def test_the_bottleneck_sentence_tells_a_burst_that_drained() -> None:
+    summary = sim.run(event_driven(), seed=1).summary
+    group = summary.components["orders"].groups["billing"]
+    assert summary.bottleneck is not None and summary.stable
+    assert summary.bottleneck.reason.startswith("orders lags in bursts: its 6 billing consumers process at most")
+    assert f"peak {group.peak_lag_messages:,} messages, drained in {group.drain_time_s:.1f} s" in \
+        summary.bottleneck.reason
+
+
+def test_event_latency_over_time_rises_with_the_spike_and_matches_the_records() -> None:
+    result = sim.run(event_driven(), seed=2)
+    series = result.timeseries()
+    orders = series["components"]["orders"]
+    time_s = np.asarray(series["time_s"])
+    p99 = np.asarray(orders["event_p99_ms:billing"], dtype=float)
+    before, during = p99[time_s < 15].max(), p99[(time_s > 20) & (time_s < 30)].max()
+    assert during > 10 * before and before < 1000
+    # one bin by hand: the messages billing finished in it, publish to processed
+    events = result.events["orders"]
+    edges = np.asarray(series["time_s"]) - np.asarray(series["bin_width_s"])
+    bin_index = int(np.argmax(p99))
+    inside = ((events["done_s"] >= edges[bin_index]) & (events["done_s"] < series["time_s"][bin_index])
+              & (events["group"] == 0) & (events["status"] == 0))
+    latency_ms = (events["done_s"] - events["published_s"])[inside] * 1000.0
+    for level in (50, 95, 99):
+        assert orders[f"event_p{level}_ms:billing"][bin_index] == pytest.approx(np.percentile(latency_ms, level))
+    frame = timeseries_frame(result)
+    assert "orders:event_p99_ms:billing" in set(frame["series"])
+
+
+@pytest.mark.parametrize("partitions", [1, 6])
+def test_a_blocking_topic_admits_what_its_tightest_consumer_frees(partitions: int) -> None:
+    """when_full: block, offered more than the consumers can do: once retention is full a publish is admitted
+    per slot freed, so publishers get the tightest consumer's capacity over its share of the messages, and the
+    publisher's 8 workers all wait at the topic: a publish takes 8 / that rate (Little's law; the API's own
+    0.2 ms per request, spent outside, is the allowed bias). One partition: 100/s and 80 ms. Six with Zipf keys:
+    the hot partition's consumer (30.5% of the messages) limits them to 100 / 0.305 = 328/s."""
+    data = topic(rate_rps=150 if partitions == 1 else 400, partitions=partitions, consumers=partitions,
+                 duration_s=80, retention_messages=50 if partitions == 1 else 200, when_full="block")
+    data["warmup_s"] = 20  # the hot partition's slots fill within about 10 s; the steady state comes after
+    data["components"]["api"]["service_time"]["mean_ms"] = 0.2
+    if partitions > 1:
+        data["workload"]["keys"] = {"count": 200, "distribution": "zipf", "zipf_exponent": 1.2}
+    scenario = sim.parse_scenario(data)
+    probabilities = key_probabilities(scenario.workload.keys)
+    shares = scenario.components["orders"].partition_shares(Traffic(np.zeros_like(probabilities), probabilities))
+    results = replicate(scenario, range(1, 7))
+    twin = results[0].summary.theory.components["orders"]
+    assert twin.publish_limit_rps == pytest.approx(100.0 / shares.max())
+    assert twin.blocked_publish_ms == pytest.approx(1000.0 * 8 / twin.publish_limit_rps)
+    assert any(note.startswith("when_full: block") for note in twin.notes)
+    assert_agrees_with_theory("blocked throughput", metric(results, lambda result: result.summary.throughput_rps),
+                              twin.publish_limit_rps, max_relative_half_width=0.02)
+    assert_agrees_with_theory("blocked publish latency", metric(
+        results, lambda result: result.summary.components["orders"].mean_response_ms), twin.blocked_publish_ms,
+        max_relative_half_width=0.02, relative_bias=0.01)
+    for result in results:
+        assert result.summary.components["orders"].publish_blocked > 1000
+
+
+def test_lag_in_seconds_per_partition_is_littles_law() -> None:
+    """A partition's mean lag over its consume rate is the mean time its messages spend after the append
+    (Little's law): the event latency of its messages less the 1 ms append, per partition and per bin."""
+    result = sim.run(sim.parse_scenario(topic(rate_rps=240, duration_s=120)), seed=5)
+    group = result.summary.components["orders"].groups["billing"]
+    events = result.events["orders"]
+    measured = (events["published_s"] >= result.scenario.warmup_s) & (events["status"] == 0)
+    for partition, lag_s in group.partitions_lag_s.items():
+        mine = measured & (events["partition"] == int(partition))
+        after_append_s = float(np.mean(events["done_s"][mine] - events["published_s"][mine])) - 0.001
+        assert lag_s == pytest.approx(after_append_s, rel=0.03), partition
+    series = result.timeseries()["components"]["orders"]
+    assert {f"lag_s:billing:partition-{partition}" for partition in range(4)} <= set(series)
+    assert np.nanmean(np.asarray(series["lag_s:billing:partition-0"], dtype=float)) == pytest.approx(
+        group.partitions_lag_s["0"], rel=0.1)

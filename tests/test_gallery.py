@@ -8,7 +8,7 @@ import sim
 from sim.scenario.gallery import first_sentence, gallery_paths
 
 EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db", "microservices",
-            "threads-vs-event-loop", "event-driven", "quorum", "hot-partition", "stampede"}
+            "threads-vs-event-loop", "event-driven", "quorum", "hot-partition", "stampede", "notifications"}
 # the twin counts reads that miss during a refill as hits (Che), so it misses a stampede on purpose: stampede.yaml
 # shows what the twin leaves out, and tests/test_stampede.py holds the burst to its own closed form
 TWIN_CHECKED = EXPECTED - {"stampede"}

@@ -20,7 +20,8 @@ def ratio(numerator: str, denominator: str) -> str:
     return f"{numerator} / {denominator}"
 
 
-# (row, title, unit, [(legend, PromQL)]): the Four Golden Signals per service (RED), then per station (USE).
+# (row, title, unit, [(legend, PromQL)]): the Four Golden Signals per service (RED), then per station (USE), then
+# components' own (cache, broker).
 PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("RED per service", "Requests per second", "reqps", [
         ("{{component}}", f"sum by (component) (rate(http_requests_total{{{COMPONENT}}}{RATE}))")]),
@@ -49,6 +50,20 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
                                 f"sum by (component) (rate(cache_misses_total{RATE})))"))]),
     ("Components", "Requests in flight", "short", [("{{component}}", f"sim_component_in_flight{{{COMPONENT}}}")]),
     ("Components", "Instances", "short", [("{{component}}", f"sim_component_instances{{{COMPONENT}}}")]),
+    ("Brokers", "Consumer lag (messages)", "short", [
+        ("{{component}} {{group}}", f"sum by (component, group) (sim_broker_consumer_lag_messages{{{COMPONENT}}})"),
+        ("{{component}} backlog", f"sum by (component) (sim_broker_backlog_messages{{{COMPONENT}}})")]),
+    ("Brokers", "Event latency (publish to processed)", "s", [
+        (f"p{quantile} {{{{component}}}} {{{{group}}}}",
+         f"histogram_quantile(0.{quantile}, sum by (component, group, le) "
+         f"(rate(sim_broker_event_latency_seconds_bucket{{{COMPONENT}}}{RATE}))) >= 0")
+        for quantile in (50, 99)]),
+    ("Brokers", "Lag per partition", "short", [
+        ("{{group}} partition {{partition}}", f"sim_broker_partition_lag_messages{{{COMPONENT}}}")]),
+    ("Brokers", "Publishes refused or held per second", "reqps", [
+        (f"{{{{component}}}} {outcome}",
+         f"sum by (component) (rate(sim_broker_{outcome}_publishes_total{{{COMPONENT}}}{RATE}))")
+        for outcome in ("rejected", "blocked")]),
 ]
 
 

@@ -146,8 +146,10 @@ def build_metrics_table(result: Result) -> MetricsTable:
             for index, field_name in enumerate(history.fields):
                 if scope == "component" and field_name in USED_FOR_REQUESTS:
                     continue
-                _add_field(families, scope, field_name, labels, history.values[:, index], times_s)
+                named = result.scenario.components[name].metric_field(field_name) if scope == "component" else None
+                _add_field(families, scope, field_name, labels, history.values[:, index], times_s, named)
     _add_capacity(result, families, times_s)
+    _add_kind_histograms(result, families, times_s)
     return MetricsTable(times_s, list(families.values()))
 
 
@@ -162,11 +164,19 @@ def _add(families: dict[str, Family], name: str, kind: str, text: str, series: S
 
 
 def _add_field(families: dict[str, Family], scope: str, field_name: str, labels: dict[str, str],
-               values: np.ndarray, times_s: np.ndarray) -> None:
-    name, text = field_metric(scope, field_name)
+               values: np.ndarray, times_s: np.ndarray, named: tuple[str, dict[str, str], str] | None = None) -> None:
+    """A level field as a counter (and, for a time integral, a gauge of its mean); ``named``: the kind's own name,
+    extra labels and help for it (``metric_field``)."""
+    if named is not None:
+        kind_name, extra, text = named
+        labels = {**labels, **extra}
+        name = f"{kind_name}_seconds" if field_name.endswith("_area") else kind_name
+        gauge, gauge_text = kind_name, f"{text} (mean over the scrape interval)"
+    else:
+        name, text = field_metric(scope, field_name)
+        gauge, gauge_text = GAUGES.get(field_name, (name.removesuffix("_seconds"), f"Mean {field_name[:-5]}"))
     _add(families, name, "counter", text, Series(f"{name}_total", labels, counter_values(values)))
     if field_name.endswith("_area"):
-        gauge, gauge_text = GAUGES.get(field_name, (name.removesuffix("_seconds"), f"Mean {field_name[:-5]}"))
         _add(families, gauge, "gauge", gauge_text, Series(gauge, labels, interval_means(values, times_s)))
 
 
@@ -200,18 +210,35 @@ def _records_series(result: Result, component: str, class_indices: list[int], ti
         finished = np.sort(finish_s[status == code])
         counts = np.searchsorted(finished, times_s, side="right").astype(float)
         families[REQUESTS].series.append(Series(f"{REQUESTS}_total", {"component": component, "status": text}, counts))
+    families[DURATION].series.extend(histogram_series(DURATION, {"component": component}, finish_s, latency_s,
+                                                      times_s))
+
+
+def histogram_series(name: str, labels: dict[str, str], finish_s: np.ndarray, value_s: np.ndarray,
+                     times_s: np.ndarray) -> list[Series]:
+    """A cumulative histogram of ``value_s`` over ``LATENCY_BUCKETS_S``, each value counted from its finish time:
+    the ``_bucket`` series (with ``+Inf``), ``_count`` and ``_sum`` at every scrape."""
     order = np.argsort(finish_s, kind="stable")
-    finish_sorted, latency_sorted = finish_s[order], latency_s[order]
+    finish_sorted, value_sorted = finish_s[order], value_s[order]
     done = np.searchsorted(finish_sorted, times_s, side="right")
-    labels = {"component": component}
-    histogram = families[DURATION].series
+    series = []
     for bound in LATENCY_BUCKETS_S:
-        within = np.searchsorted(finish_sorted[latency_sorted <= bound], times_s, side="right").astype(float)
-        histogram.append(Series(f"{DURATION}_bucket", {**labels, "le": _bound_text(bound)}, within))
-    histogram.append(Series(f"{DURATION}_bucket", {**labels, "le": "+Inf"}, done.astype(float)))
-    histogram.append(Series(f"{DURATION}_count", labels, done.astype(float)))
-    sums = np.concatenate([[0.0], np.cumsum(latency_sorted)])[done]
-    histogram.append(Series(f"{DURATION}_sum", labels, counter_values(sums)))
+        within = np.searchsorted(finish_sorted[value_sorted <= bound], times_s, side="right").astype(float)
+        series.append(Series(f"{name}_bucket", {**labels, "le": _bound_text(bound)}, within))
+    series.append(Series(f"{name}_bucket", {**labels, "le": "+Inf"}, done.astype(float)))
+    series.append(Series(f"{name}_count", labels, done.astype(float)))
+    sums = np.concatenate([[0.0], np.cumsum(value_sorted)])[done]
+    series.append(Series(f"{name}_sum", labels, counter_values(sums)))
+    return series
+
+
+def _add_kind_histograms(result: Result, families: dict[str, Family], times_s: np.ndarray) -> None:
+    """Histograms kinds build from their event records (``metric_histograms``: a broker's event latency)."""
+    for component, events in result.events.items():
+        for name, text, extra, finish_s, value_s in result.scenario.components[component].metric_histograms(events):
+            family = families.setdefault(name, Family(name, "histogram", text, "seconds"))
+            family.series.extend(histogram_series(name, {"component": component, **extra}, np.asarray(finish_s),
+                                                  np.asarray(value_s, dtype=float), times_s))
 
 
 def _level_request_series(result: Result, component: str, families: dict[str, Family]) -> None:

@@ -10,11 +10,13 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
 - runtime: ``station_names`` (used by the runtime *and* the twin, so simulation and theory meet by construction)
   and ``build`` (the runtime object for one replication);
 - results: ``stats_fields`` and ``window_stats`` (statistics of its own, such as a cache's hit ratio), with
-  ``event_stats`` (those that need per-event records) and ``level_series`` (time series of its own);
+  ``event_stats`` (those that need per-event records), ``level_series`` and ``event_series`` (time series of its
+  own, from its counters and from its event records);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
 - money: ``hourly_cost`` and ``capacity``;
-- teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram) and ``difference_reasons``
-  (why simulation and theory may disagree).
+- monitoring: ``metric_field`` and ``metric_histograms`` (Prometheus names and labels for its own series);
+- teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram), ``difference_reasons``
+  (why simulation and theory may disagree) and ``bottleneck_reason`` (why its station limits the system).
 
 ``sim.kinds.registry`` lists the kinds; a new kind is a new module registered there (see docs/architecture.md).
 """
@@ -164,6 +166,23 @@ class ComponentSpecBase(StrictModel):
         in seconds), e.g. a broker's lag per consumer group; ``sim.results.timeseries`` adds them."""
         return {}
 
+    def event_series(self, events: Mapping[str, Any], edges_s: Any) -> dict[str, list[float | None]]:
+        """Its own time series from its per-event records (``event_columns``), per bin between consecutive
+        ``edges_s``, e.g. a broker's event latency percentiles; beside ``level_series`` in the time series."""
+        return {}
+
+    def metric_field(self, field: str) -> tuple[str, dict[str, str], str] | None:
+        """The Prometheus name, extra labels and help of one of its own level fields (``extra_fields``), e.g. a
+        broker's ``billing:lag_area`` as ``sim_broker_consumer_lag_messages{group="billing"}``. A time
+        integral (``*_area``) becomes a gauge of that name (its mean per scrape) and the counter
+        ``<name>_seconds_total``; a count, the counter ``<name>_total``. None: named from the field itself."""
+        return None
+
+    def metric_histograms(self, events: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str], Any, Any]]:
+        """Histograms of its own from its event records: (name, help, extra labels, finish times in s, observed
+        values in s) each, e.g. a broker's event latency per consumer group; the exporter buckets them."""
+        return []
+
     # --- theory -------------------------------------------------------------------------------------
 
     def route(self, name: str, arriving: Traffic, context: TwinContext) -> list[tuple[str, Traffic]]:
@@ -205,3 +224,9 @@ class ComponentSpecBase(StrictModel):
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         """Why its simulated numbers may differ from the twin's, in a few words each."""
         return []
+
+    def bottleneck_reason(self, name: str, station: str, stats: StatsView,
+                          theory: ComponentTheory | None) -> str | None:
+        """Its own sentence for why its station ``station`` limits the system (a broker's hot partition), from
+        its window statistics and its twin; None keeps the generic sentence."""
+        return None

@@ -17,6 +17,7 @@ from sim.kinds.broker import BrokerSpec
 from sim.kinds.cache import CacheSpec
 from sim.kinds.database import DatabaseSpec
 from sim.kinds.load_balancer import LoadBalancerSpec
+from sim.kinds.push import PushSpec
 from sim.kinds.quorum_store import QuorumStoreSpec
 from sim.kinds.service import ServiceSpec
 from sim.kinds.table import TableSpec
@@ -42,7 +43,7 @@ def add_kind(spec_class: type[ComponentSpecBase]) -> str:
 
 
 for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, BrokerSpec, QuorumStoreSpec,
-                    TableSpec):
+                    TableSpec, PushSpec):
     add_kind(_spec_class)
 
 

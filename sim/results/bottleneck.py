@@ -17,6 +17,8 @@ OVERFLOW_GROWTH_FRACTION = 0.02  # queue growth per second, as a share of the ar
 MIN_GROWTH_REQUESTS = 10  # a queue that grew by fewer requests over the whole window is noise
 MIN_COMPLETIONS_FOR_CAPACITY = 100  # fewer completions measure a capacity too roughly to quote it alone
 BUSY_UTILISATION = 0.8
+RUN_LENGTH_CAVEAT = ("Latency in an overloaded run grows with the run's length (until the queue is full), so it "
+                     "describes this run, not the system")
 
 
 def overflowing(stations: Mapping[str, Mapping[str, Any]], theory_offered: Mapping[str, float],
@@ -83,8 +85,7 @@ def overload_entry(name: str, stats: Mapping[str, Any], span_s: float, theory_ca
         text += f"; its queue {grew}, and it dropped {_fmt_rate(dropped_rps)} req/s"
     else:
         text += f"; its queue grew by {growth_rps:,.1f} requests/s over the measured window"
-    entry["message"] = (text + ". Latency in an overloaded run grows with the run's length (until the queue is "
-                        "full), so it describes this run, not the system: add capacity or lower the load")
+    entry["message"] = f"{text}. {RUN_LENGTH_CAVEAT}: add capacity or lower the load"
     return entry
 
 
@@ -124,3 +125,22 @@ def find_bottleneck(stations: Mapping[str, Mapping[str, Any]], owners: Mapping[s
     if busiest["mean_wait_ms"] > 0.0:
         reason += f" (requests wait {busiest['mean_wait_ms']:.1f} ms on average for a free worker)"
     return name, reason
+
+
+def kind_reason(bottleneck: tuple[str, str], owner: str, spec: Any, stats: Mapping[str, Any], theory: Any,
+                overflowed: list[str]) -> tuple[str, str]:
+    """The bottleneck with its kind's own sentence (``bottleneck_reason``) when the kind has one; for an
+    overflowed station, followed by what an overload means for the run's latency.
+
+    Args:
+        bottleneck: (station, sentence) from :func:`find_bottleneck`.
+        owner: The component owning the station.
+        spec: That component's spec (any kind: its contract answers).
+        stats: That component's window statistics.
+        theory: Its twin's prediction, or None.
+        overflowed: The stations that cannot keep up.
+    """
+    own = spec.bottleneck_reason(owner, bottleneck[0], stats, theory)
+    if own is None:
+        return bottleneck
+    return bottleneck[0], f"{own}. {RUN_LENGTH_CAVEAT}" if bottleneck[0] in overflowed else own

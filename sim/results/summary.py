@@ -9,7 +9,7 @@ import numpy as np
 from sim.model.latency import percentiles_ms
 from sim.model.slo import evaluate, parse_slo
 from sim.model.status import DROPPED, FAILED, OK, STATUS_NAMES, THROTTLED, TIMED_OUT
-from sim.results.bottleneck import find_bottleneck, overflowing, overload_entry
+from sim.results.bottleneck import find_bottleneck, kind_reason, overflowing, overload_entry
 from sim.results.summary_models import RunSummary
 from sim.scenario.cost import hourly_cost
 from sim.theory.predictions import ComponentTheory
@@ -113,6 +113,10 @@ def build_summary(result: Result) -> RunSummary:
         stations, {name: offered for name, (offered, _capacity) in theory.items()}, result.span_s)
     overload = overload_report(result, overflowed, theory)
     bottleneck = None if no_verdict else find_bottleneck(stations, result.info.station_owner, overload)
+    if bottleneck is not None:
+        owner = result.info.station_owner[bottleneck[0]]
+        bottleneck = kind_reason(bottleneck, owner, scenario.components[owner], result.components[owner],
+                                 predictions.get(owner), overflowed)
     summary: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": result.seed,

@@ -147,6 +147,14 @@ class ComponentPrediction(SummaryModel):
         default=None,
         description="a broker's: per consumer group, seconds from the peak backlog of the workload's profile until "
                     "it is back to a tenth of it (fluid model; null without a backlog)")
+    publish_limit_rps: float | None = Field(
+        default=None,
+        description="a broker with when_full: block whose consumers cannot keep up: the publishes it admits per "
+                    "second once retention is full, min over consumers of capacity / share of the messages")
+    blocked_publish_ms: float | None = Field(
+        default=None,
+        description="then the publish latency: the publishers' concurrency (their workers) over that rate, by "
+                    "Little's law (null when the publishers are unbounded)")
 
 
 class TheorySummary(SummaryModel):

@@ -6,30 +6,17 @@ and latency, and by arrival time for offered load; level series are exact time-w
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.model.latency import binned_percentiles
 from sim.model.status import OK
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sim.results.result import Result
-
-
-def _binned_percentiles(bin_index: np.ndarray, latencies_ms: np.ndarray, bins: int) -> dict[str, list[float | None]]:
-    order = np.argsort(bin_index, kind="stable")
-    sorted_bins, sorted_latency = bin_index[order], latencies_ms[order].astype(np.float64)
-    bounds = np.searchsorted(sorted_bins, np.arange(bins + 1))
-    series: dict[str, list[float | None]] = {"p50_ms": [], "p95_ms": [], "p99_ms": []}
-    for start, stop in itertools.pairwise(bounds):
-        chunk = sorted_latency[start:stop]
-        values = np.percentile(chunk, [50, 95, 99]).tolist() if chunk.size else [None, None, None]
-        for key, value in zip(series, values, strict=True):
-            series[key].append(value)
-    return series
 
 
 def build_timeseries(result: Result) -> dict[str, Any]:
@@ -48,7 +35,7 @@ def build_timeseries(result: Result) -> dict[str, Any]:
     served = np.bincount(finish_bin[inside], minlength=bins)[:bins] / widths
     failed = np.bincount(arrival_bin[~ok], minlength=bins)[:bins] / widths
     requests = {"offered_rps": offered.tolist(), "throughput_rps": served.tolist(), "failed_rps": failed.tolist()}
-    requests.update(_binned_percentiles(finish_bin[inside], records["latency_ms"][ok][inside], bins))
+    requests.update(binned_percentiles(finish_bin[inside], records["latency_ms"][ok][inside], bins))
     stations = {}
     for name, history in result.station_levels.items():
         servers = result.info.station_servers[name]
@@ -60,7 +47,10 @@ def build_timeseries(result: Result) -> dict[str, Any]:
     components = {}
     for name, spec in result.scenario.components.items():
         history = result.component_levels[name]
-        if own := spec.level_series(history.fields, history.values, widths):
+        own: dict[str, list[Any]] = spec.level_series(history.fields, history.values, widths)
+        if name in result.events:
+            own.update(spec.event_series(result.events[name], edges))
+        if own:
             components[name] = own
     if components:  # kinds' own series (a broker's lag), only when some kind has them
         series["components"] = components

@@ -38,6 +38,8 @@ class ComponentTheory:
     response_distribution: Any = None  # a GridDistribution (sim.theory.forkjoin) when the kind's twin built one
     lag_messages: dict[str, float | None] | None = None  # a broker's: per consumer group, by Little's law
     drain_time_s: dict[str, float | None] | None = None  # a broker's: per consumer group, by the fluid model
+    publish_limit_rps: float | None = None  # a blocking broker's: publishes admitted per second once it is full
+    blocked_publish_ms: float | None = None  # a blocking broker's: publish latency then (Little's law)
 
     INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free",
                 "response_distribution")

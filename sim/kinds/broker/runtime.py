@@ -73,6 +73,7 @@ class ConsumerGroup:
                          for station in station_names]
         self.lag = Level()
         self.partition_lag = [Level() for _partition in owners]
+        self.partition_processed = [0] * len(owners)
         self.processed = 0
         self.service: Component | None = None
 
@@ -92,6 +93,7 @@ class ConsumerGroup:
         assert visit.station is not None
         visit.station.release(visit)
         self.processed += 1
+        self.partition_processed[visit.token.partition] += 1
         self.finish(visit.token, status)
 
     def discard(self, message: Message, visit: Visit) -> None:
@@ -125,6 +127,7 @@ class Broker(Component):
         self.retained: deque[Message] = deque()  # in append order, for drop_oldest
         self.published = self.publish_rejected = self.publish_blocked = self.messages_dropped = 0
         self.next_partition = 0
+        self.partition_appended = [0] * spec.partitions
         self.appended_s = array("d")
         self.event_group, self.event_partition, self.event_status = array("b"), array("h"), array("b")
         self.event_published_s, self.event_done_s = array("d"), array("d")
@@ -181,6 +184,7 @@ class Broker(Component):
         message = Message(Request(now, request.class_index, request.is_write, request.key), self.partition_of(request),
                           visit.arrived_s, len(self.groups))
         self.published += 1
+        self.partition_appended[message.partition] += 1
         self.appended_s.append(now)
         if self.spec.when_full == "drop_oldest":
             self.retained.append(message)
@@ -216,11 +220,14 @@ class Broker(Component):
         fields = {"published": float(self.published), "publish_rejected": float(self.publish_rejected),
                   "publish_blocked": float(self.publish_blocked), "messages_dropped": float(self.messages_dropped),
                   "backlog_area": self.backlog.area_at(now), "blocked_area": self.blocked.area_at(now)}
+        for partition, count in enumerate(self.partition_appended):
+            fields[f"partition-{partition}:appended"] = float(count)
         for group in self.groups:
             fields[f"{group.name}:processed"] = float(group.processed)
             fields[f"{group.name}:lag_area"] = group.lag.area_at(now)
             for partition, level in enumerate(group.partition_lag):
                 fields[f"{group.name}:partition-{partition}:lag_area"] = level.area_at(now)
+                fields[f"{group.name}:partition-{partition}:processed"] = float(group.partition_processed[partition])
         return fields
 
     def event_columns(self) -> dict[str, Any]:

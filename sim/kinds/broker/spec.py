@@ -17,8 +17,10 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
+from sim.kinds.broker.diagnosis import bottleneck_reason
+from sim.kinds.broker.metrics import metric_field, metric_histograms
 from sim.kinds.broker.runtime import Broker
-from sim.kinds.broker.stats import STATS_FIELDS, lag_series, window_statistics
+from sim.kinds.broker.stats import STATS_FIELDS, event_latency_series, lag_series, window_statistics
 from sim.kinds.broker.twin import difference_reasons, predict_broker
 from sim.model.base import ComponentName, LatencyMs, Price, StrictModel
 from sim.model.keys import mix_keys
@@ -120,6 +122,15 @@ class BrokerSpec(ComponentSpecBase):
     def level_series(self, fields: tuple[str, ...], values: Any, widths: Any) -> dict[str, list[float]]:
         return lag_series(self, fields, values, widths)
 
+    def event_series(self, events: Mapping[str, Any], edges_s: Any) -> dict[str, list[float | None]]:
+        return event_latency_series(self, events, edges_s)
+
+    def metric_field(self, field: str) -> tuple[str, dict[str, str], str] | None:
+        return metric_field(self, field)
+
+    def metric_histograms(self, events: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str], Any, Any]]:
+        return metric_histograms(self, events)
+
     # --- theory -------------------------------------------------------------------------------------
 
     def predict(self, name: str, traffic: Traffic, context: TwinContext) -> ComponentTheory:
@@ -154,6 +165,10 @@ class BrokerSpec(ComponentSpecBase):
 
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         return difference_reasons(self, stats, scenario)
+
+    def bottleneck_reason(self, name: str, station: str, stats: StatsView,
+                          theory: ComponentTheory | None) -> str | None:
+        return bottleneck_reason(self, name, station, stats, theory)
 
 
 def _field(item: Any, key: str) -> Any:

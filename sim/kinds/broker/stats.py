@@ -8,13 +8,13 @@ spike's backlog and how long it took to clear are measured exactly, not sampled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
 
-from sim.model.latency import percentiles_ms
+from sim.model.latency import binned_percentiles, percentiles_ms
 from sim.model.status import OK
 from sim.model.summary_base import LatencyStats, SummaryModel
 from sim.theory.backlog import peak_and_drain as backlog_peak_and_drain
@@ -44,6 +44,8 @@ class ConsumerGroupStats(SummaryModel):
     event_latency_ms: LatencyStats = Field(description="publish to processed, of the messages published in the "
                                                    "window and processed")
     partitions_mean_lag: dict[str, float] = Field(description="time-average lag per partition")
+    partitions_lag_s: dict[str, float | None] = Field(description="per partition, its mean lag over its consume "
+                                                                 "rate (null: it consumed nothing)")
 
 
 STATS_FIELDS: dict[str, tuple[Any, str]] = {
@@ -51,6 +53,8 @@ STATS_FIELDS: dict[str, tuple[Any, str]] = {
     "publish_rejected": (int, "publishes answered DROPPED because the retention bound was full (when_full: reject)"),
     "publish_blocked": (int, "publishes held until a slot freed (when_full: block)"),
     "messages_dropped": (int, "messages discarded unread to make room (when_full: drop_oldest)"),
+    "partitions_published_rps": (dict[str, float], "messages appended per second to each partition (a hot "
+                                                   "partition receives more than its 1 / partitions share)"),
     "mean_backlog_messages": (float, "time-average of messages some group has not yet processed (retained)"),
     "groups": (dict[str, ConsumerGroupStats], "per consumer group: lag, event latency, drain time"),
 }
@@ -82,15 +86,24 @@ def window_statistics(spec: BrokerSpec, counters: Mapping[str, float], events: M
             "event_latency_ms": percentiles_ms((done_s - published_s)[measured & (status == OK)] * 1000.0),
             "partitions_mean_lag": {str(partition): counters[f"{name}:partition-{partition}:lag_area"] / span_s
                                     for partition in range(spec.partitions)},
+            "partitions_lag_s": {str(partition): _ratio(counters[f"{name}:partition-{partition}:lag_area"],
+                                                        counters[f"{name}:partition-{partition}:processed"])
+                                 for partition in range(spec.partitions)},
         }
     return {
         "published_rps": counters["published"] / span_s,
         "publish_rejected": int(counters["publish_rejected"]),
         "publish_blocked": int(counters["publish_blocked"]),
         "messages_dropped": int(counters["messages_dropped"]),
+        "partitions_published_rps": {str(partition): counters[f"partition-{partition}:appended"] / span_s
+                                     for partition in range(spec.partitions)},
         "mean_backlog_messages": counters["backlog_area"] / span_s,
         "groups": groups,
     }
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
 
 
 def peak_and_drain(appended_s: np.ndarray, done_s: np.ndarray, start_s: float,
@@ -117,9 +130,32 @@ def lag_series(spec: BrokerSpec, fields: tuple[str, ...], values: np.ndarray, wi
     series: dict[str, list] = {"backlog": level("backlog_area").tolist(), "blocked": level("blocked_area").tolist()}
     for consumer in spec.consumers:
         name = consumer.group
-        lag, rate = level(f"{name}:lag_area"), level(f"{name}:processed")
-        series[f"lag:{name}"] = lag.tolist()
-        series[f"lag_s:{name}"] = [value / speed if speed > 0 else None for value, speed in zip(lag, rate, strict=True)]
+        series[f"lag:{name}"], series[f"lag_s:{name}"] = lag_in_messages_and_seconds(level, name)
         for partition in range(spec.partitions):
-            series[f"lag:{name}:partition-{partition}"] = level(f"{name}:partition-{partition}:lag_area").tolist()
+            scope = f"{name}:partition-{partition}"
+            series[f"lag:{scope}"], series[f"lag_s:{scope}"] = lag_in_messages_and_seconds(level, scope)
+    return series
+
+
+def lag_in_messages_and_seconds(level: Callable[[str], np.ndarray], scope: str) -> tuple[list, list]:
+    """Per bin, the mean lag of ``scope`` (a group, or a group's partition) and that lag over its consume rate
+    (Little's law; None in a bin where it consumed nothing)."""
+    lag, rate = level(f"{scope}:lag_area"), level(f"{scope}:processed")
+    return lag.tolist(), [value / speed if speed > 0 else None for value, speed in zip(lag, rate, strict=True)]
+
+
+def event_latency_series(spec: BrokerSpec, events: Mapping[str, Any], edges_s: np.ndarray) -> dict[str, list]:
+    """Per bin and group: p50, p95 and p99 event latency (publish to processed) of the messages the group
+    finished in that bin, as ``event_p95_ms:billing``; None for a bin where it finished none."""
+    edges_s = np.asarray(edges_s)
+    bins = edges_s.size - 1
+    series: dict[str, list] = {}
+    for index, consumer in enumerate(spec.consumers):
+        mine = (events["group"] == index) & (events["status"] == OK)
+        done_s, published_s = events["done_s"][mine], events["published_s"][mine]
+        bin_index = np.searchsorted(edges_s, done_s, side="right") - 1
+        inside = (bin_index >= 0) & (bin_index < bins)
+        latency_ms = (done_s - published_s)[inside] * 1000.0
+        for key, values in binned_percentiles(bin_index[inside], latency_ms, bins).items():
+            series[f"event_{key}:{consumer.group}"] = values
     return series

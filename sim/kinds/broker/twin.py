@@ -10,6 +10,7 @@ the group's peak lag and its drain time, ``backlog / (capacity - arrival rate)``
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +36,7 @@ def predict_broker(spec: BrokerSpec, name: str, traffic: Traffic, context: TwinC
     notes: list[str] = []
     lag: dict[str, float | None] = {}
     drain: dict[str, float | None] = {}
+    limits: list[float] = []  # per consumer with messages: the publish rate at which it is exactly full
     for index, consumer in enumerate(spec.consumers):
         service = context.predictions[consumer.service]
         mean_ms = service.mean_response_ms if service.mean_response_ms is not None else service.unloaded_response_ms
@@ -47,6 +49,7 @@ def predict_broker(spec: BrokerSpec, name: str, traffic: Traffic, context: TwinC
         lag[consumer.group] = (sum(queue.mean_in_system or 0.0 for queue in group)
                                if all(queue.stable for queue in group) else None)
         drain[consumer.group] = group_drain_time_s(context.scenario, traffic.rate_rps, shares, mean_ms)
+        limits += [1000.0 / mean_ms / share for share in shares.tolist() if share > 0 and mean_ms > 0]
         notes.append(group_note(spec, consumer.group, consumer.instances, names, shares, stations))
     if not stations:
         return ComponentTheory("broker", traffic.rate_rps, spec.append_latency_ms, model="append only",
@@ -60,7 +63,26 @@ def predict_broker(spec: BrokerSpec, name: str, traffic: Traffic, context: TwinC
     result.notes = [*notes, "publishers wait only for the append; consumers' lag = arrival rate x response "
                             "(Little's law)"]
     result.lag_messages, result.drain_time_s = lag, drain
+    if spec.when_full == "block" and limits and traffic.rate_rps >= min(limits):
+        blocked_publishing(result, min(limits), context.concurrency.get(name, float("inf")))
     return result
+
+
+def blocked_publishing(result: ComponentTheory, limit_rps: float, publishers: float) -> None:
+    """A full blocking topic: publishes are admitted as fast as the tightest consumer frees slots.
+
+    That consumer, offered more than it can do, is always busy, so it frees a slot per holding time; the
+    others keep up with their share of what is admitted. The publishers' workers (``publishers``, the most
+    publishes that can be inside at once) all end up waiting here, so by Little's law a publish takes
+    ``publishers / limit`` (their own work per request, outside, makes it slightly less).
+    """
+    result.publish_limit_rps = limit_rps
+    note = f"when_full: block: publishers are held once retention is full, so at most {limit_rps:,.1f} publishes/s"
+    if math.isfinite(publishers):
+        result.blocked_publish_ms = 1000.0 * publishers / limit_rps
+        note += (f"; their {publishers:g} workers wait here, so a publish takes about "
+                 f"{result.blocked_publish_ms:,.1f} ms (Little's law)")
+    result.notes.append(note)
 
 
 def consumer_shares(spec: BrokerSpec, consumers: int, partition_shares: np.ndarray) -> np.ndarray:
