@@ -12,6 +12,8 @@ import sim
 from sim.kinds.cache import LfuCache
 from sim.model.keys import key_probabilities
 from sim.model.status import OK
+from sim.scenario.overrides import with_overrides
+from sim.teaching.knobs import scenario_knobs
 from sim.theory.cache import lfu_hit_ratio, lru_hit_ratio, write_behind_store_writes_rps
 from sim.twin.predict import predict
 from tests.stats_helpers import assert_agrees_with_theory, metric, replicate
@@ -125,3 +127,19 @@ def test_lfu_hit_ratio_is_the_popularity_mass_of_the_top_keys_and_beats_lru() ->
     assert expected > lru + 0.05  # under stationary popularity LFU holds exactly the hot set; LRU churns
     lru_run = sim.run(zipf_reads("lru"), seed=1).summary.components["cache"].hit_ratio
     assert lru_run == pytest.approx(lru, abs=0.01) and lru_run < min(hit_ratio)
+
+
+def test_the_app_offers_eviction_write_policy_server_and_replication_lag_knobs() -> None:
+    scenario = with_overrides(write_heavy("cache_aside"), {
+        "components.cache.server": {"model": "threads", "operation_time": fixed(0.1)},
+        "components.db.replicas": 1, "components.db.replication_lag": fixed(20)})
+    knobs = {knob.path: knob for knob in scenario_knobs(scenario)}
+    changes = {"components.cache.eviction": "lfu", "components.cache.write_policy": "write_behind",
+               "components.cache.server.model": "event_loop", "components.db.replication_lag.mean_ms": 200.0}
+    for path, value in changes.items():
+        assert value in knobs[path].options, path
+    changed = with_overrides(scenario, changes)
+    cache, database = changed.components["cache"], changed.components["db"]
+    assert (cache.eviction, cache.write_policy, cache.server.servers) == ("lfu", "write_behind", 1)
+    assert database.replication_lag.mean_ms == 200.0
+    assert "components.db.replication_lag.mean_ms" not in {knob.path for knob in scenario_knobs(write_heavy("cache_aside"))}

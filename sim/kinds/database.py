@@ -34,6 +34,8 @@ from sim.runtime.stations import Station
 from sim.theory.flows import Traffic, mixture
 from sim.theory.predictions import ComponentTheory, StationPrediction, combine, station
 
+LAG_CHOICES_MS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+
 
 class DatabaseSpec(ComponentSpecBase):
     """Shards chosen by key hash; each shard a primary plus read replicas, each node a connection pool.
@@ -135,7 +137,18 @@ class DatabaseSpec(ComponentSpecBase):
             integer_knob(name, "shards", self.shards, 1, 256, "Partitions of the data, chosen by key hash."),
             integer_knob(name, "replicas", self.replicas, 0, 32, "Read replicas per shard (writes go to the primary)."),
             integer_knob(name, "pool_size", self.pool_size, 1, 4096, "Connections per database node."),
+            *self._lag_knobs(name),
         ]
+
+    def _lag_knobs(self, name: str) -> list[Knob]:
+        """The mean replication lag, when replication is modelled with a lag that has a mean to set."""
+        lag_ms = getattr(self.replication_lag, "mean_ms", None)
+        if lag_ms is None:
+            return []
+        options = tuple(sorted({*LAG_CHOICES_MS, lag_ms}))
+        return [Knob(f"components.{name}.replication_lag.mean_ms", f"{name}: replication lag (mean ms)", "ordered",
+                     lag_ms, options=options, option_labels=tuple(f"{lag:g} ms" for lag in options), component=name,
+                     help="How long a committed write takes to reach a replica; reads there meanwhile are stale.")]
 
     def describe(self, stats: StatsView) -> str:
         return f"{self.shards} shard(s) × {1 + self.replicas} node(s) × {self.pool_size} conn"

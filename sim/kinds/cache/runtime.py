@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from sim.kinds.cache.server import CacheServer
 from sim.kinds.cache.stores import key_store
 from sim.model.distributions import batched
 from sim.model.status import OK
@@ -22,6 +23,10 @@ from sim.runtime.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from sim.kinds.cache.spec import CacheSpec
+
+
+def _ignore(_argument: Any, _waited_s: float) -> None:
+    """A background refresh's SET answers nobody."""
 
 
 class _Refill:
@@ -111,6 +116,9 @@ class Cache(Component):
         if spec.early_refresh_beta is not None:
             refresh_rng = streams.stream(f"component/{name}/early-refresh")
             self.uniform = batched(lambda size: 1.0 - refresh_rng.random(size), 1024)  # in (0, 1]: log is finite
+        self.server = (CacheServer(env, spec.station_names(name)[0], spec.server, streams, name)
+                       if spec.server is not None else None)
+        self.stations = [self.server.station] if self.server is not None else []
         self.buffer = (WriteBuffer(env, spec.write_behind_delay_ms / 1000.0, self._flush_key)
                        if spec.write_policy == "write_behind" else None)
 
@@ -129,6 +137,15 @@ class Cache(Component):
 
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         visit = self._enter(request, reply, token)
+        if self.server is None:
+            self._command(visit, 0.0)
+        elif not self.server.run(request, self._command, visit):
+            self._reject(visit)
+
+    def _command(self, visit: Visit, waited_s: float) -> None:
+        """The command runs (after ``waited_s`` in the server's queue): look the key up, or write it."""
+        visit.started_s = visit.arrived_s + waited_s
+        request = visit.request
         key = request.key
         if request.is_write:
             self._write(visit)
@@ -211,10 +228,17 @@ class Cache(Component):
                 self._update(request.key)
         else:
             self._refilled(request.key, status)
+            if status == OK and self.server is not None and self.server.run(request, self._answer, visit):
+                return  # the fill's SET is a command of its own before the caller has its answer
         self._settle(visit, status)
+
+    def _answer(self, visit: Visit, _waited_s: float) -> None:
+        self._settle(visit, OK)
 
     def _refreshed(self, key: int, status: int) -> None:
         self._refilled(key, status)
+        if status == OK and self.server is not None:
+            self.server.run(Request(self.env.now, 0, False, key), _ignore, None)
 
     def _refilled(self, key: int, status: int) -> None:
         """A store read of a refill answered: fill the cache, answer the misses that waited for it."""

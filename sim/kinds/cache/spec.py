@@ -9,6 +9,7 @@ from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
 from sim.kinds.cache.runtime import Cache
+from sim.kinds.cache.server import CacheServerSpec
 from sim.kinds.cache.twin import hit_ratio, store_traffic
 from sim.kinds.cache.twin import predict as predict_cache
 from sim.model.base import DAY_S, ComponentName, LatencyMs, Price
@@ -30,8 +31,9 @@ class CacheSpec(ComponentSpecBase):
     Reads that hit return after ``hit_latency_ms``; misses pay ``miss_latency_ms``, read the store and fill
     the cache. Writes follow ``write_policy``: cache-aside writes go to the store and invalidate the key;
     write-through writes the store and then the cache; write-behind answers from memory and flushes the
-    written keys to the store every ``write_behind_delay_ms``. The hit ratio is never a setting: it emerges
-    from the key stream, the capacity, the eviction policy and the TTL.
+    written keys to the store every ``write_behind_delay_ms``. With ``server`` every command also takes CPU time
+    on the cache server (one event loop, or threads), which can then be the bottleneck. The hit ratio is never
+    a setting: it emerges from the key stream, the capacity, the eviction policy and the TTL.
     """
 
     kind: Literal["cache"]
@@ -48,6 +50,7 @@ class CacheSpec(ComponentSpecBase):
     write_policy: Literal["cache_aside", "write_through", "write_behind"] = "cache_aside"
     write_behind_delay_ms: Annotated[float, Field(gt=0, le=3_600_000)] = 100.0
     early_refresh_beta: Annotated[float, Field(gt=0, le=100)] | None = None
+    server: CacheServerSpec | None = None
 
     summary: ClassVar[str] = "an LRU or LFU key-value cache (optional TTL) in front of a store, with a write policy"
 
@@ -68,6 +71,9 @@ class CacheSpec(ComponentSpecBase):
     def reports_refills(self) -> bool:
         """Whether its runtime counts refills (then the summary gives store reads per refill)."""
         return self.coalesce_misses or self.ttl_jitter > 0 or self.early_refresh_beta is not None
+
+    def station_names(self, name: str) -> list[str]:
+        return [f"{name}/server"] if self.server is not None else []
 
     def bypass_target(self) -> str | None:
         return self.store
@@ -127,12 +133,23 @@ class CacheSpec(ComponentSpecBase):
             Knob(f"components.{name}.write_policy", f"{name}: write policy", "choice", self.write_policy,
                  options=WRITE_POLICIES, option_labels=WRITE_POLICY_LABELS, component=name,
                  help="Invalidate on write, write the store then the cache, or buffer writes and flush them later."),
+            *self._server_knobs(name),
         ]
+
+    def _server_knobs(self, name: str) -> list[Knob]:
+        """How the cache server runs commands, when its CPU is modelled."""
+        if self.server is None:
+            return []
+        return [Knob(f"components.{name}.server.model", f"{name}: server", "choice", self.server.model,
+                     options=("event_loop", "threads"), option_labels=("one event loop (Redis)",
+                                                                       f"{self.server.threads} threads (Memcached)"),
+                     component=name, help="One core runs every command, or several threads share them.")]
 
     def describe(self, stats: StatsView) -> str:
         hit = stats.get("hit_ratio")
         policy = "" if self.eviction == "lru" else " LFU"
-        return f"{self.capacity_keys:,} keys{policy}" + (f", hit {hit:.0%}" if hit is not None else "")
+        server = f", {self.server.describe()}" if self.server is not None else ""
+        return f"{self.capacity_keys:,} keys{policy}{server}" + (f", hit {hit:.0%}" if hit is not None else "")
 
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         reasons = ["the cache starts empty, so early reads miss more than in steady state"]

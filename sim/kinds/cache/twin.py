@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.kinds.base import TwinContext
+from sim.model.distributions import from_spec
 from sim.theory.cache import che_characteristic_time, write_behind_store_writes_rps
 from sim.theory.flows import Traffic, moments
-from sim.theory.predictions import ComponentTheory
+from sim.theory.predictions import ComponentTheory, combine, station
 
 if TYPE_CHECKING:
     from sim.kinds.cache.spec import CacheSpec
@@ -105,20 +106,50 @@ def predict(spec: CacheSpec, name: str, traffic: Traffic, context: TwinContext) 
     """No queue of its own: hits answer in ``hit_latency_ms``; misses add the store's response, writes per policy."""
     hits, store = context.routed[name], context.predictions[spec.store]
     reads, writes = float(traffic.read_rps.sum()), float(traffic.write_rps.sum())
+    result, command_ms = _server(spec, name, traffic, hits, context)
 
-    def outcomes(store_ms: float) -> list[tuple[float, float, float]]:  # (rate, mean ms, variance ms²)
+    def outcomes(store_ms: float, command_ms: float) -> list[tuple[float, float, float]]:  # (rate, ms, ms²)
         write_ms, waits_for_store = write_cost_ms(spec, store_ms)
-        return [(reads * hits, spec.hit_latency_ms, 0.0),
-                (reads * (1 - hits), spec.miss_latency_ms + store_ms, store.response_variance_ms2),
-                (writes, write_ms, store.response_variance_ms2 if waits_for_store else 0.0)]
+        return [(reads * hits, command_ms + spec.hit_latency_ms, 0.0),
+                (reads * (1 - hits), 2 * command_ms + spec.miss_latency_ms + store_ms, store.response_variance_ms2),
+                (writes, command_ms + write_ms, store.response_variance_ms2 if waits_for_store else 0.0)]
 
-    response, variance = None, 0.0
-    if store.mean_response_ms is not None and reads + writes > 0:
-        response, variance = moments(outcomes(store.mean_response_ms))
-    unloaded = moments(outcomes(store.unloaded_response_ms))[0] if reads + writes > 0 else spec.hit_latency_ms
-    model = "top-C popularity (LFU)" if spec.eviction == "lfu" else "Che (LRU)"
-    return ComponentTheory("cache", reads + writes, response, model=model, notes=_notes(spec, writes), hit_ratio=hits,
-                           response_variance_ms2=variance, unloaded_response_ms=unloaded)
+    # a store that gets no traffic has no mean response of its own; a miss would meet it unloaded
+    store_ms = store.mean_response_ms if store.mean_response_ms is not None or not store.stable \
+        else store.unloaded_response_ms
+    if store_ms is not None and command_ms is not None and reads + writes > 0:
+        result.mean_response_ms, result.response_variance_ms2 = moments(outcomes(store_ms, command_ms))
+    else:
+        result.mean_response_ms = None
+    unloaded_command_ms = from_spec(spec.server.operation_time).mean_ms if spec.server is not None else 0.0
+    result.unloaded_response_ms = (moments(outcomes(store.unloaded_response_ms, unloaded_command_ms))[0]
+                                   if reads + writes > 0 else spec.hit_latency_ms)
+    result.model = ", ".join(part for part in ("top-C popularity (LFU)" if spec.eviction == "lfu" else "Che (LRU)",
+                                               result.model) if part)
+    result.notes = _notes(spec, writes)
+    result.hit_ratio = hits
+    return result
+
+
+def _server(spec: CacheSpec, name: str, traffic: Traffic, hits: float,
+            context: TwinContext) -> tuple[ComponentTheory, float | None]:
+    """The cache server's station, if it has one, and a command's response on it (ms; None when saturated).
+
+    Commands arrive at the rate of reads, fills (one per miss) and writes, each holding the event loop (M/G/1)
+    or one of the threads (M/G/c) for the operation time.
+    """
+    reads, writes = float(traffic.read_rps.sum()), float(traffic.write_rps.sum())
+    if spec.server is None:
+        return ComponentTheory("cache", reads + writes, None), 0.0
+    operation = from_spec(spec.server.operation_time)
+    commands_rps = reads * (2 - hits) + writes
+    station_name = spec.station_names(name)[0]
+    prediction = station(commands_rps, (operation.mean_ms, operation.variance_ms2), spec.server.servers,
+                         spec.server.queue_capacity)
+    result = combine("cache", traffic, {station_name: prediction})
+    result.arrival_rate_rps = reads + writes
+    wait_ms = prediction.queue.mean_wait_ms
+    return result, (wait_ms + operation.mean_ms if wait_ms is not None else None)
 
 
 def _notes(spec: CacheSpec, writes: float) -> list[str]:
@@ -130,6 +161,9 @@ def _notes(spec: CacheSpec, writes: float) -> list[str]:
         notes.append(f"writes are acknowledged from memory and reach the store at the next flush "
                      f"(every {spec.write_behind_delay_ms:g} ms, {spec.write_behind_delay_ms / 2:g} ms later on "
                      f"average): that is the window of writes lost if the cache dies")
+    if spec.server is not None:
+        notes.append(f"every command takes CPU time on the server's {spec.server.describe()}: "
+                     f"{'M/G/1' if spec.server.servers == 1 else 'M/G/c'} on its operation time")
     if spec.early_refresh_beta is not None:
         notes.append("early refresh replaces most TTL expiries by background store reads; the hit ratio here "
                      "still counts each expiry as a miss")
