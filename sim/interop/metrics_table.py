@@ -6,7 +6,8 @@ Everything here is derived from what a ``Result`` already holds, generically:
   name of the fields known today; a field a new kind adds gets a name from its suffix, so new kinds need no
   code here): counters for cumulative counts and time integrals, and for each time integral (``*_area``) a
   gauge of its average over the scrape interval; a field ``<base>-<n>`` (a table's ``throttled-3``) is one
-  metric for ``<base>`` with a ``partition`` label;
+  metric for ``<base>`` with a ``partition`` label, a field ``<base>@<class>`` (a database's stale reads per
+  request class) one with a ``class`` label;
 - the front door (a workload entry no component calls) gets ``http_requests_total`` by status code and the
   ``http_request_duration_seconds`` histogram from the per-request records, by finish time;
 - other components get the same two names from their level histories (status from drops, throttling (429) and
@@ -154,12 +155,20 @@ def build_metrics_table(result: Result) -> MetricsTable:
             for index, field_name in enumerate(history.fields):
                 if scope == "component" and field_name in USED_FOR_REQUESTS:
                     continue
-                partition = PARTITION_FIELD.match(field_name) if scope == "component" else None
-                field_labels = labels if partition is None else {**labels, "partition": partition[2]}
-                _add_field(families, scope, field_name if partition is None else partition[1], field_labels,
-                           history.values[:, index], times_s)
+                base, field_labels = _split_field(field_name, labels) if scope == "component" else (field_name,
+                                                                                                    labels)
+                _add_field(families, scope, base, field_labels, history.values[:, index], times_s)
     _add_capacity(result, families, times_s)
     return MetricsTable(times_s, list(families.values()))
+
+
+def _split_field(field_name: str, labels: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A per-partition (``<base>-<n>``) or per-class (``<base>@<class>``) field as its base and one more label."""
+    partition = PARTITION_FIELD.match(field_name)
+    if partition is not None:
+        return partition[1], {**labels, "partition": partition[2]}
+    base, marker, class_name = field_name.partition("@")
+    return (base, {**labels, "class": class_name}) if marker else (field_name, labels)
 
 
 def _labels(result: Result, scope: str, name: str) -> dict[str, str]:
