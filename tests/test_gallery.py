@@ -6,9 +6,11 @@ import pytest
 
 import sim
 from sim.scenario.gallery import first_sentence, gallery_paths
+from sim.scenario.overrides import with_overrides
 
 EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db", "microservices",
-            "threads-vs-event-loop", "event-driven", "quorum", "hot-partition", "stampede", "notifications"}
+            "threads-vs-event-loop", "event-driven", "quorum", "hot-partition", "stampede", "notifications",
+            "cache-server"}
 # the twin counts reads that miss during a refill as hits (Che), so it misses a stampede on purpose: stampede.yaml
 # shows what the twin leaves out, and tests/test_stampede.py holds the burst to its own closed form
 TWIN_CHECKED = EXPECTED - {"stampede"}
@@ -97,3 +99,14 @@ def test_coalescing_removes_the_stampede_from_the_database() -> None:
     # the same refills, without the followers: the database sees far fewer reads and the tail shrinks
     assert coalesced.components["db"].arrival_rate_rps < 0.7 * plain.components["db"].arrival_rate_rps
     assert coalesced.latency_ms.p99 < plain.latency_ms.p99
+
+
+def test_a_single_event_loop_makes_the_cache_the_bottleneck_and_threads_relieve_it() -> None:
+    scenario = sim.load_scenario(gallery_paths()["cache-server"])
+    summary = sim.run(scenario).summary
+    assert summary.bottleneck is not None and summary.bottleneck.component == "cache/server"
+    cache, database = summary.components["cache"], summary.components["db"]
+    assert 0.7 < cache.utilisation < 0.85 and database.utilisation < 0.5
+    threads = sim.run(with_overrides(scenario, {"components.cache.server.model": "threads"})).summary
+    assert threads.components["cache"].utilisation == pytest.approx(cache.utilisation / 4, rel=0.05)
+    assert threads.components["cache"].mean_response_ms < cache.mean_response_ms - 0.5

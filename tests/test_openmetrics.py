@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,9 +15,16 @@ from typer.testing import CliRunner
 import sim
 from sim.cli import app
 from sim.interop.metrics_table import build_metrics_table, field_metric, front_doors
-from sim.interop.openmetrics import SIM_EPOCH_S, FrozenCollector, openmetrics_text, prometheus_metrics
+from sim.interop.openmetrics import (
+    SIM_EPOCH_S,
+    FrozenCollector,
+    openmetrics_text,
+    prometheus_metrics,
+    write_openmetrics,
+)
 from sim.runtime.recorder import LevelHistory
 from tests.conftest import SCENARIO_DIRECTORY
+from tests.real_tools import require_binary
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +131,23 @@ def test_cli_names_the_option_when_the_file_cannot_be_written(tmp_path: Path) ->
                                        "--metrics-out", str(target)])
     assert outcome.exit_code == 2
     assert "--metrics-out" in outcome.output and "cannot write" in outcome.output
+
+
+def test_throttled_answers_are_series_per_table_partition_and_429s(tmp_path: Path) -> None:
+    run = sim.run(sim.load_scenario(SCENARIO_DIRECTORY / "hot-partition.yaml"), duration_s=6)
+    table = build_metrics_table(run)
+    throttled = {series.labels["partition"]: series.values[-1]
+                 for series in table.family("sim_partition_throttled").series}
+    levels = run.component_levels["orders"]
+    assert throttled == {str(index): levels.column(f"throttled-{index}")[-1] for index in range(4)}
+    assert max(throttled.values()) > 0 and min(throttled.values()) == 0  # the hot partition throttles alone
+    answered = {series.labels["status"]: series.values[-1] for series in table.family("http_requests").series
+                if series.labels["component"] == "orders"}
+    assert answered["429"] == sum(throttled.values()) and answered["500"] == 0
+    text = openmetrics_text(run)
+    assert 'sim_partition_throttled_total{component="orders",partition="0"}' in text
+    promtool = require_binary("promtool", "apt-get install -y prometheus")
+    path = write_openmetrics(run, tmp_path / "hot-partition.om", SIM_EPOCH_S)
+    loaded = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(path), str(tmp_path / "data")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert loaded.returncode == 0, loaded.stderr + loaded.stdout

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import sim
+from sim.interop.metrics_table import build_metrics_table
 from sim.model.status import OK
+from sim.scenario.overrides import with_overrides
 from sim.theory.quorum import stale_read_probability_fixed_lag
 from tests.stats_helpers import assert_agrees_with_theory, metric, replicate
 from tests.test_components import build, fixed, trace
@@ -75,3 +77,24 @@ def test_a_busy_replica_applies_writes_later() -> None:
 def test_default_database_keeps_no_replication_state() -> None:
     summary = sim.run(lagged(replication_lag=None), seed=1).summary
     assert summary.components["db"].stale_read_ratio is None
+
+
+def test_stale_reads_and_their_age_per_read_class() -> None:
+    scenario = with_overrides(lagged(), {"workload.classes": [
+        {"name": "profile", "weight": 0.3, "operation": "read"}, {"name": "feed", "weight": 0.2, "operation": "read"},
+        {"name": "write", "weight": WRITE_SHARE, "operation": "write"}]})
+    per_key_write_rps = RATE_RPS * WRITE_SHARE / KEYS
+    expected = -math.expm1(-per_key_write_rps * LAG_MS / 1000)  # every class reads the same keys: the same share
+    results = replicate(scenario, SEEDS)
+    for read_class in ("profile", "feed"):
+        ratios = metric(results, lambda run, name=read_class: run.summary.components["db"]
+                        .stale_reads_by_class[name]["stale_read_ratio"])
+        assert_agrees_with_theory(f"stale {read_class} reads", ratios, expected, max_relative_half_width=0.05)
+    database = results[0].summary.components["db"]
+    assert set(database.stale_reads_by_class) == {"profile", "feed"}  # the write class reads no replica
+    levels = results[0].component_levels["db"]
+    for field_name in ("replica_reads", "stale_reads"):
+        assert levels.column(f"{field_name}@profile")[-1] + levels.column(f"{field_name}@feed")[-1] == \
+            levels.column(field_name)[-1]
+    series = build_metrics_table(results[0]).family("sim_component_stale_reads").series
+    assert {item.labels.get("class") for item in series} == {None, "profile", "feed", "write"}

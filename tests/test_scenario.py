@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import sim
 from sim.cli import app
 from sim.scenario.scenario import parse_scenario_text
-from tests.conftest import single_service
+from tests.conftest import SCENARIO_DIRECTORY, single_service
 
 BASE = single_service()
 
@@ -194,3 +194,10 @@ def test_json_schema_describes_components() -> None:
     schema = sim.scenario_json_schema()
     assert "components" in schema["properties"]
     assert {"ServiceSpec", "LoadBalancerSpec", "CacheSpec", "DatabaseSpec"} <= set(schema["$defs"])
+
+
+def test_a_list_in_place_of_a_kind_is_a_field_named_problem() -> None:
+    text = (SCENARIO_DIRECTORY / "cache-aside.yaml").read_text().replace("kind: service", "kind: []")
+    with pytest.raises(sim.ScenarioError) as raised:
+        sim.parse_scenario_text(text, source="fuzz.yaml")
+    assert [problem.path for problem in raised.value.problems] == ["components.api.kind"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import sim
 from sim.engine.run import Model
 from sim.model.status import OK
-from sim.theory.cache import stampede_store_reads
+from sim.scenario.overrides import with_overrides
+from sim.theory.cache import early_refresh_probability, early_refresh_store_reads, stampede_store_reads
 from tests.stats_helpers import assert_agrees_with_theory, metric, replicate
 from tests.test_components import build, fixed, trace
 
@@ -62,3 +65,38 @@ def test_plain_cache_reports_no_refill_statistics() -> None:
     assert summary.components["cache"].store_reads_per_refill is not None
     scenario = sim.load_scenario("scenarios/cache-aside.yaml").model_copy(update={"duration_s": 5, "warmup_s": 1})
     assert sim.run(scenario, seed=1).summary.components["cache"].store_reads_per_refill is None
+
+
+def early_refresh(beta: float, ttl_s: float) -> sim.Scenario:
+    """The hot key of ``hot_key`` without jitter or coalescing, refreshed early by XFetch with ``beta``."""
+    scenario = hot_key(False)
+    return with_overrides(scenario, {"components.cache.ttl_jitter": 0.0, "components.cache.ttl_s": ttl_s,
+                                     "components.cache.early_refresh_beta": beta})
+
+
+def test_early_refresh_removes_the_expiry_burst() -> None:
+    stampede = per_refill(sim.run(hot_key(False), seed=1))
+    refreshed = sim.run(early_refresh(1.0, 1.0), seed=1).summary.components["cache"]
+    # beta 1: a refresh starts early in all but e^-10 of the key's lives, and ends before expiry in all but e^-(10/e)
+    assert early_refresh_probability(200.0, 50.0, 1.0, 1.0) == pytest.approx(1.0, abs=1e-4)
+    assert early_refresh_store_reads(200.0, 50.0, 1.0, 1.0) < 1.1
+    assert stampede > 9 and refreshed.store_reads_per_refill < 1.5
+    # the stampede misses about 11 of the 200 reads of a life
+    assert refreshed.early_refresh_share > 0.95 and refreshed.hit_ratio > 0.995
+
+
+def test_a_small_beta_leaves_part_of_the_burst_as_the_reference_predicts() -> None:
+    # beta 0.5 often starts the refresh less than a refill before expiry: the reads in the gap still miss
+    expected = early_refresh_store_reads(200.0, 50.0, 0.5, 0.2)
+    assert 2.5 < expected < 3.5  # between the one read of a timely refresh and the stampede's 11
+    reads = metric(replicate(early_refresh(0.5, 0.2), range(1, 7)), per_refill)
+    assert_agrees_with_theory("store reads per refill", reads, expected, max_relative_half_width=0.08)
+
+
+def test_early_refresh_share_matches_the_thinned_poisson_reference() -> None:
+    # beta 0.2: the refresh intensity r exp(-left / (refill beta)) integrates to r refill beta = 2 over a life
+    expected = early_refresh_probability(200.0, 50.0, 0.2, 0.2)
+    assert expected == pytest.approx(1 - math.exp(-2 * (1 - math.exp(-20))))
+    share = metric(replicate(early_refresh(0.2, 0.2), range(1, 7)),
+                   lambda run: float(run.summary.components["cache"].early_refresh_share))
+    assert_agrees_with_theory("early refresh share", share, expected, max_relative_half_width=0.03)

@@ -68,8 +68,10 @@ class Model:
         self.components: dict[str, Component] = {
             name: spec.build(self.env, name, streams) for name, spec in scenario.components.items()
         }
+        class_names = tuple(request_class.name for request_class in scenario.workload.classes)
         for component in self.components.values():
             component.connect(self.components)
+            component.know_classes(class_names)
         self.recorder = RequestRecorder(self.env)
         self.workload = build_workload(self.env, scenario.workload, streams, self.components, self.recorder,
                                        stop_s=scenario.duration_s, max_requests=scenario.max_requests)

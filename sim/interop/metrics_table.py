@@ -5,11 +5,14 @@ Everything here is derived from what a ``Result`` already holds, generically:
 - every component and station level history becomes metrics, field by field (``NAMES`` gives the conventional
   name of the fields known today; a field a new kind adds gets a name from its suffix, so new kinds need no
   code here): counters for cumulative counts and time integrals, and for each time integral (``*_area``) a
-  gauge of its average over the scrape interval;
+  gauge of its average over the scrape interval; a field ``<base>-<n>`` (a table's ``throttled-3``) is one
+  metric for ``<base>`` with a ``partition`` label, a field ``<base>@<class>`` (a database's stale reads per
+  request class) one with a ``class`` label;
 - the front door (a workload entry no component calls) gets ``http_requests_total`` by status code and the
   ``http_request_duration_seconds`` histogram from the per-request records, by finish time;
-- other components get the same two names from their level histories (status from drops and failures; the
-  histogram has only its ``+Inf`` bucket, since per-visit latencies are not recorded inside the system).
+- other components get the same two names from their level histories (status from drops, throttling (429) and
+  failures; the histogram has only its ``+Inf`` bucket, since per-visit latencies are not recorded inside the
+  system).
 
 Scrapes are the snapshot times (``time_bin_s`` apart, plus the end of warm-up). Labels are ``component`` and,
 per station (an instance or a database node), ``station``. There is no ``instance`` label: Prometheus sets that
@@ -18,14 +21,18 @@ one itself to the scrape target when it scrapes ``sim serve``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
+from sim.model.status import DROPPED, FAILED, OK, THROTTLED, TIMED_OUT
 from sim.results.result import Result
 
-STATUS_CODES = {OK: "200", FAILED: "500", DROPPED: "503", TIMED_OUT: "504"}
+STATUS_CODES = {OK: "200", FAILED: "500", DROPPED: "503", TIMED_OUT: "504", THROTTLED: "429"}
+# A component field named "<base>-<n>" is partition n's share of the counter <base> (a table's "throttled-3"):
+# one metric for <base>, labelled by partition.
+PARTITION_FIELD = re.compile(r"^([a-z_]+)-(\d+)$")
 # Request duration buckets (seconds): a 1-1.5-2-3-5-7 ladder from 0.5 ms to 60 s, so a quantile read from them
 # is within one bucket (at most a factor 1.5 wide above 1 ms) of the true value.
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.05, 0.07, 0.1,
@@ -40,6 +47,8 @@ NAMES = {
         "entered": ("sim_component_arrivals", "Requests that reached the component"),
         "hits": ("cache_hits", "Cache lookups that found a fresh key"),
         "misses": ("cache_misses", "Cache lookups that went to the store"),
+        "throttled": ("sim_partition_throttled", "Requests a partition throttled (429-like) for want of capacity"),
+        "offered": ("sim_partition_offered", "Requests that reached a partition, throttled or not"),
     },
     "station": {
         "busy_area": ("sim_station_busy_seconds", "Worker-seconds spent serving (busy workers integrated over time)"),
@@ -147,10 +156,21 @@ def build_metrics_table(result: Result) -> MetricsTable:
                 if scope == "component" and field_name in USED_FOR_REQUESTS:
                     continue
                 named = result.scenario.components[name].metric_field(field_name) if scope == "component" else None
-                _add_field(families, scope, field_name, labels, history.values[:, index], times_s, named)
+                base, field_labels = (_split_field(field_name, labels) if scope == "component" and named is None
+                                      else (field_name, labels))
+                _add_field(families, scope, base, field_labels, history.values[:, index], times_s, named)
     _add_capacity(result, families, times_s)
     _add_kind_histograms(result, families, times_s)
     return MetricsTable(times_s, list(families.values()))
+
+
+def _split_field(field_name: str, labels: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A per-partition (``<base>-<n>``) or per-class (``<base>@<class>``) field as its base and one more label."""
+    partition = PARTITION_FIELD.match(field_name)
+    if partition is not None:
+        return partition[1], {**labels, "partition": partition[2]}
+    base, marker, class_name = field_name.partition("@")
+    return (base, {**labels, "class": class_name}) if marker else (field_name, labels)
 
 
 def _labels(result: Result, scope: str, name: str) -> dict[str, str]:
@@ -247,8 +267,12 @@ def _level_request_series(result: Result, component: str, families: dict[str, Fa
     settled, failed = history.column("settled"), history.column("failed")
     drops = sum((result.station_levels[station].column("drops") for station, owner in
                  result.info.station_owner.items() if owner == component), np.zeros(len(settled)))
+    throttled_columns = [index for index, field_name in enumerate(history.fields)
+                         if (match := PARTITION_FIELD.match(field_name)) and match[1] == "throttled"]
+    throttled = history.values[:, throttled_columns].sum(axis=1)
     labels = {"component": component}
-    for text, values in (("200", settled - failed), ("500", failed - drops), ("503", drops)):
+    statuses = [("200", settled - failed), ("500", failed - drops - throttled), ("503", drops)]
+    for text, values in statuses + ([("429", throttled)] if throttled_columns else []):
         families[REQUESTS].series.append(Series(f"{REQUESTS}_total", {**labels, "status": text},
                                                 counter_values(values)))
     histogram = families[DURATION].series

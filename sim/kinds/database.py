@@ -20,7 +20,7 @@ from pydantic import Field
 
 from sim.kinds.base import ComponentSpecBase, ScenarioView, StatsView, TwinContext
 from sim.kinds.operations import by_partition
-from sim.kinds.replication import ReplicationLog
+from sim.kinds.replication import CLASS_FIELDS, ReplicationLog, staleness
 from sim.model.base import Price
 from sim.model.distributions import DistributionSpec, from_spec
 from sim.model.keys import mix_key
@@ -33,6 +33,8 @@ from sim.runtime.scheduler import Scheduler
 from sim.runtime.stations import Station
 from sim.theory.flows import Traffic, mixture
 from sim.theory.predictions import ComponentTheory, StationPrediction, combine, station
+
+LAG_CHOICES_MS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
 
 
 class DatabaseSpec(ComponentSpecBase):
@@ -59,6 +61,8 @@ class DatabaseSpec(ComponentSpecBase):
     stats_fields: ClassVar[dict[str, tuple[type, str]]] = {
         "stale_read_ratio": (float, "share of replica reads that missed the key's newest committed write"),
         "mean_stale_age_ms": (float, "how long before a stale read the write it missed had committed"),
+        "stale_reads_by_class": (dict, "per request class with replica reads: its stale_read_ratio and "
+                                       "mean_stale_age_ms"),
     }
 
     @property
@@ -69,9 +73,13 @@ class DatabaseSpec(ComponentSpecBase):
     def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
         if "replica_reads" not in counters:
             return {}
-        reads, stale = counters["replica_reads"], counters["stale_reads"]
-        return {"stale_read_ratio": stale / reads if reads else None,
-                "mean_stale_age_ms": 1000.0 * counters["stale_age_total_s"] / stale if stale else None}
+        by_class = {}
+        for field_name in counters:
+            if field_name.startswith("replica_reads@") and counters[field_name] > 0:
+                class_name = field_name.partition("@")[2]
+                by_class[class_name] = staleness(*(counters[f"{name}@{class_name}"] for name in CLASS_FIELDS))
+        return {**staleness(counters["replica_reads"], counters["stale_reads"], counters["stale_age_total_s"]),
+                "stale_reads_by_class": by_class}
 
     def node_names(self, name: str) -> list[tuple[str, list[str]]]:
         """Per shard: the primary's station name and its replicas' (the one naming of database nodes)."""
@@ -135,7 +143,18 @@ class DatabaseSpec(ComponentSpecBase):
             integer_knob(name, "shards", self.shards, 1, 256, "Partitions of the data, chosen by key hash."),
             integer_knob(name, "replicas", self.replicas, 0, 32, "Read replicas per shard (writes go to the primary)."),
             integer_knob(name, "pool_size", self.pool_size, 1, 4096, "Connections per database node."),
+            *self._lag_knobs(name),
         ]
+
+    def _lag_knobs(self, name: str) -> list[Knob]:
+        """The mean replication lag, when replication is modelled with a lag that has a mean to set."""
+        lag_ms = getattr(self.replication_lag, "mean_ms", None)
+        if lag_ms is None:
+            return []
+        options = tuple(sorted({*LAG_CHOICES_MS, lag_ms}))
+        return [Knob(f"components.{name}.replication_lag.mean_ms", f"{name}: replication lag (mean ms)", "ordered",
+                     lag_ms, options=options, option_labels=tuple(f"{lag:g} ms" for lag in options), component=name,
+                     help="How long a committed write takes to reach a replica; reads there meanwhile are stale.")]
 
     def describe(self, stats: StatsView) -> str:
         return f"{self.shards} shard(s) × {1 + self.replicas} node(s) × {self.pool_size} conn"
@@ -195,16 +214,25 @@ class Database(Component):
                              if lag is not None else None)
         self.last_write_s: dict[int, float] = {}
         self.prune_at = 1024
+        self.class_names: tuple[str, ...] = ()
 
     def _node(self, name: str) -> Station:
         return Station(self.env, name, self.spec.pool_size, self.spec.queue_capacity, self._start)
 
+    def know_classes(self, class_names: tuple[str, ...]) -> None:
+        self.class_names = class_names
+
     def extra_fields(self) -> dict[str, float]:
         if not self.logs:
             return {}
-        return {"replica_reads": sum(log.replica_reads for log in self.logs),
-                "stale_reads": sum(log.stale_reads for log in self.logs),
-                "stale_age_total_s": sum(log.stale_age_total_s for log in self.logs)}
+        fields = {"replica_reads": sum(log.replica_reads for log in self.logs),
+                  "stale_reads": sum(log.stale_reads for log in self.logs),
+                  "stale_age_total_s": sum(log.stale_age_total_s for log in self.logs)}
+        for index, class_name in enumerate(self.class_names):
+            counts = [log.by_class.get(index, (0.0, 0.0, 0.0)) for log in self.logs]
+            for position, field_name in enumerate(CLASS_FIELDS):
+                fields[f"{field_name}@{class_name}"] = sum(count[position] for count in counts)
+        return fields
 
     def station_for(self, request: Request) -> Station:
         """The node that serves ``request``: its shard's primary for writes, a replica for reads.
@@ -235,7 +263,7 @@ class Database(Component):
             duration_s = self.sample_read_s()
             if self.logs and visit.station in self.replica_of:
                 shard, replica = self.replica_of[visit.station]
-                self.logs[shard].read(visit.request.key, replica, self.env.now)
+                self.logs[shard].read(visit.request.key, replica, self.env.now, visit.request.class_index)
         self.env.call_later(duration_s, self._done, visit)
 
     def _done(self, visit: Visit) -> None:

@@ -8,6 +8,14 @@ keys with a write not yet applied everywhere have an entry, so the state stays b
 
 from __future__ import annotations
 
+CLASS_FIELDS = ("replica_reads", "stale_reads", "stale_age_total_s")  # also per request class, "<field>@<class>"
+
+
+def staleness(reads: float, stale: float, age_total_s: float) -> dict[str, float | None]:
+    """The share of replica reads that were stale and their mean age (ms), from a window's counts."""
+    return {"stale_read_ratio": stale / reads if reads else None,
+            "mean_stale_age_ms": 1000.0 * age_total_s / stale if stale else None}
+
 
 class ReplicationLog:
     """Versions per key for one shard: ``[newest committed, its commit time (s), applied at replica 0, 1, ...]``."""
@@ -18,6 +26,7 @@ class ReplicationLog:
         self.last_version = 0
         self.stale_reads = self.replica_reads = 0
         self.stale_age_total_s = 0.0
+        self.by_class: dict[int, list[float]] = {}  # per request class: [replica reads, stale reads, stale age s]
 
     def commit(self, key: int, now: float) -> int:
         """Record a write committed at the primary; returns its version, which each replica must apply."""
@@ -35,10 +44,18 @@ class ReplicationLog:
         if min(entry[2:]) >= entry[0]:
             del self.entries[key]
 
-    def read(self, key: int, replica: int, now: float) -> None:
-        """A read of ``key`` served by ``replica`` at ``now``: count it, and whether (and how long) it is stale."""
+    def read(self, key: int, replica: int, now: float, class_index: int = 0) -> None:
+        """A read of ``key`` (of request class ``class_index``) served by ``replica`` at ``now``: count it, and
+        whether (and how long) it is stale, in total and for its class."""
         self.replica_reads += 1
+        counts = self.by_class.get(class_index)
+        if counts is None:
+            counts = self.by_class[class_index] = [0.0, 0.0, 0.0]
+        counts[0] += 1
         entry = self.entries.get(key)
         if entry is not None and entry[2 + replica] < entry[0]:
+            age_s = now - entry[1]
             self.stale_reads += 1
-            self.stale_age_total_s += now - entry[1]
+            self.stale_age_total_s += age_s
+            counts[1] += 1
+            counts[2] += age_s

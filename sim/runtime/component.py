@@ -35,6 +35,10 @@ class Component:
     def connect(self, components: dict[str, Component]) -> None:
         """Look up downstream components by name (called once, after all are built)."""
 
+    def know_classes(self, class_names: tuple[str, ...]) -> None:
+        """The workload's request class names, by class index (told once, before the run), for statistics kept
+        per class."""
+
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         """Begin a visit; ``reply(token, status)`` is called exactly once when it ends."""
         raise NotImplementedError

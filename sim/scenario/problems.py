@@ -48,9 +48,11 @@ def pydantic_problems(error: ValidationError, data: Any, root: type[BaseModel]) 
 
 def closest_kind(kind: Any) -> str | None:
     """The component kind ``kind`` names, or the one it most likely misspells (None if none is close)."""
+    if not isinstance(kind, str):  # a list or mapping in the kind's place is not hashable: nothing to correct
+        return None
     if kind in KINDS:
-        return str(kind)
-    close = difflib.get_close_matches(str(kind), component_kinds(), n=1, cutoff=0.6) if isinstance(kind, str) else []
+        return kind
+    close = difflib.get_close_matches(kind, component_kinds(), n=1, cutoff=0.6)
     return close[0] if close else None
 
 
