@@ -66,6 +66,8 @@ def build(lesson: Lesson) -> nbformat.NotebookNode:
     for index in range(len(lesson.exercises)):
         cells.append(new_markdown_cell(views.exercise_markdown(lesson, index)))
         cells.append(new_markdown_cell(views.solution_markdown(lesson, index), metadata=HIDDEN))
+    for index, cell in enumerate(cells):  # stable ids: regenerating changes only what the lesson changed
+        cell.id = f"{lesson.slug}-{index}"
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
