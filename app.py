@@ -16,6 +16,7 @@ def main() -> None:
     st.set_page_config(page_title="Scalability sandbox", page_icon=str(ICON), layout="wide")
     navigation = st.navigation([
         st.Page("app_pages/sandbox.py", title="Sandbox", icon=":material/science:", default=True),
+        st.Page("app_pages/builder.py", title="Builder", icon=":material/construction:"),
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page("app_pages/capacity.py", title="Capacity", icon=":material/trending_up:"),
         st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),

@@ -39,8 +39,8 @@ class PushSpec(ComponentSpecBase):
     """Delivers each event to ``subscribers`` connected clients, ``delivery_time_ms`` each, on ``workers``."""
 
     kind: Literal["push"]
-    subscribers: Annotated[int, Field(ge=1, le=MAX_SUBSCRIBERS)]
-    delivery_time_ms: TimeMs
+    subscribers: Annotated[int, Field(ge=1, le=MAX_SUBSCRIBERS, examples=[1000])]
+    delivery_time_ms: Annotated[TimeMs, Field(examples=[0.01])]
     delivery_distribution: Literal["exponential", "deterministic"] = "exponential"
     workers: Annotated[int, Field(ge=1, le=4096)] = 1
     queue_capacity: Annotated[int, Field(ge=0, le=1_000_000)] = 10_000

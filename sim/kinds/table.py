@@ -44,8 +44,8 @@ class TableSpec(ComponentSpecBase):
 
     kind: Literal["table"]
     partitions: Annotated[int, Field(ge=1, le=256)] = 4
-    read_capacity_units: CapacityUnits
-    write_capacity_units: CapacityUnits
+    read_capacity_units: Annotated[CapacityUnits, Field(examples=[1000.0])]
+    write_capacity_units: Annotated[CapacityUnits, Field(examples=[500.0])]
     burst_s: Annotated[float, Field(gt=0, le=300)] = 1.0
     adaptive_capacity: bool = False
     threads: Annotated[int, Field(ge=1, le=4096)] = 64

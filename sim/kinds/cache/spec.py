@@ -38,7 +38,7 @@ class CacheSpec(ComponentSpecBase):
 
     kind: Literal["cache"]
     store: ComponentName
-    capacity_keys: Annotated[int, Field(ge=1, le=10_000_000)]
+    capacity_keys: Annotated[int, Field(ge=1, le=10_000_000, examples=[5000])]
     ttl_s: Annotated[float, Field(gt=0, le=DAY_S * 366)] | None = None
     hit_latency_ms: LatencyMs = 1.0
     miss_latency_ms: LatencyMs = 1.0
