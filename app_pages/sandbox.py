@@ -128,15 +128,18 @@ def headline(summary: RunSummary) -> None:
              icon=":material/local_fire_department:")
 
 
-def replay(scenario: sim.Scenario, summary: RunSummary, series: dict[str, Any]) -> None:
-    """The diagram over the run's time bins (play, or drag the slider), and which component turned red first."""
+def replay(scenario: sim.Scenario, summary: RunSummary, series: dict[str, Any]) -> float | None:
+    """The diagram and every station over the run's time bins (play, or drag a slider), and which turned red
+    first; returns that moment, for the time-series charts to mark."""
     st.plotly_chart(viz.replay_figure(scenario, summary, series), config=CHART_CONFIG, key="replay")
-    hot = viz.first_hot(series, list(scenario.components))
-    if hot is None:
+    st.plotly_chart(viz.station_replay_figure(series), config=CHART_CONFIG, key="station-replay")
+    hot, station = viz.first_hot(series, list(scenario.components)), viz.first_hot_station(series)
+    if hot is None or station is None:
         st.caption(f"No component's busiest station reached {viz.REPLAY_HOT:.0%} busy in any time bin.")
-    else:
-        st.caption(f"**{hot[1]}** turned red first, in the bin at {hot[0]:g} s (its busiest station "
-                   f"{viz.REPLAY_HOT:.0%} busy or more); the time-series charts below show the same moment.")
+        return None
+    st.caption(f"**{hot[1]}** turned red first, in the bin at {hot[0]:g} s (its station {station[1]} "
+               f"{viz.REPLAY_HOT:.0%} busy or more); the utilisation and queue charts below mark the moment.")
+    return hot[0]
 
 
 def chosen_stations(scenario_name: str, stations: list[str]) -> list[str]:
@@ -155,20 +158,22 @@ def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
     warmup_s = summary.warmup_s
     view = st.radio("View", VIEWS, horizontal=True, key="sandbox|view", help="The dashboard shows the run as "
                     "monitoring would: RED per service, USE per station, from Prometheus-style metrics.")
+    first_red_s = None
     if view == "Dashboard":
         show_dashboard(scenario, seed)
     elif view == "Replay":
-        replay(scenario, summary, series)
+        first_red_s = replay(scenario, summary, series)
     else:
         st.plotly_chart(viz.architecture_figure(scenario, summary), config=CHART_CONFIG, key="architecture")
     left, right = st.columns(2)
     left.plotly_chart(viz.throughput_figure(series, warmup_s), config=CHART_CONFIG, key="throughput")
     right.plotly_chart(viz.latency_percentiles_figure(series, warmup_s), config=CHART_CONFIG, key="percentiles")
     shown = chosen_stations(scenario.name, list(series["stations"]))
-    left.plotly_chart(viz.station_levels_figure(series, "utilisation", warmup_s, shown), config=CHART_CONFIG,
-                      key="utilisation")
-    right.plotly_chart(viz.station_levels_figure(series, "queue_length", warmup_s, shown), config=CHART_CONFIG,
-                       key="queue")
+    for column, level in ((left, "utilisation"), (right, "queue_length")):
+        chart = viz.station_levels_figure(series, level, warmup_s, shown)
+        if first_red_s is not None:
+            viz.mark_moment(chart, first_red_s, "first red")
+        column.plotly_chart(chart, config=CHART_CONFIG, key=level.removesuffix("_length"))
     left.plotly_chart(viz.latency_distribution_figure(data["latencies_ms"]), config=CHART_CONFIG, key="distribution")
     broker_figures = [*viz.lag_figures(series, warmup_s), *viz.event_latency_figures(series, warmup_s)]
     for index, chart in enumerate(broker_figures):  # a broker's lag and event latency, when the scenario has one

@@ -142,6 +142,11 @@ def test_the_replay_view_plays_the_diagram_over_time_and_names_the_first_red(app
                            if '"frames"' in chart.proto.spec))
     assert len(spec["frames"]) >= 10 and spec["layout"]["sliders"][0]["steps"]
     assert any(item.value.startswith("**api** turned red first") for item in app.caption)
+    stations = json.loads(next(chart.proto.spec for chart in app.get("plotly_chart") if '"Stations at' in
+                               chart.proto.spec))
+    assert stations["data"][0]["y"] == ["api"] and len(stations["frames"]) == len(spec["frames"])
+    marked = figure(app, "Utilisation per station")
+    assert any(shape.get("line", {}).get("dash") == "dot" for shape in marked["layout"]["shapes"])
 
 
 def test_tables_show_a_dash_not_the_word_none() -> None:

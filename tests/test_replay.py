@@ -64,3 +64,36 @@ def test_a_quiet_run_never_turns_red() -> None:
     quiet = scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"rate_rps": 10.0})})
     result = sim.run(quiet, seed=1)
     assert first_hot(result.timeseries(), list(quiet.components)) is None
+
+
+def test_every_station_is_replayed_with_its_queue(ramp_run: tuple[sim.Scenario, sim.Result]) -> None:
+    scenario, result = ramp_run
+    series = result.timeseries()
+    figure = viz.station_replay_figure(series)
+    assert len(figure.frames) == len(series["time_s"])
+    last = figure.frames[-1]
+    busy, waiting = last.data[0], last.data[1]
+    assert set(busy.y) == set(series["stations"])  # every instance of api, the balancer's and db's stations
+    for name, utilisation, queue in zip(busy.y, busy.x, waiting.x, strict=True):
+        expected = series["stations"][name]["utilisation"][-1]
+        assert utilisation == pytest.approx(0.0 if expected is None else expected)
+        assert queue == pytest.approx(series["stations"][name]["queue_length"][-1] or 0.0)
+    hot_s, station = viz.first_hot_station(series)
+    component_hot = first_hot(series, list(scenario.components))
+    assert component_hot is not None and hot_s == component_hot[0] and station.startswith(component_hot[1] + "/")
+
+
+def test_many_stations_are_cut_to_the_busiest() -> None:
+    scenario = load_gallery_scenario("sharded-db")
+    series = sim.run(scenario.model_copy(update={"duration_s": 6.0, "warmup_s": 1.0}), seed=1).timeseries()
+    figure = viz.station_replay_figure(series, limit=5)
+    names = figure.data[0].y
+    assert len(names) == 5 and f"the 5 busiest of {len(series['stations'])}" in figure.layout.title.text
+    assert set(names) == set(viz.busiest_stations(series["stations"], "utilisation", 5, None, series["time_s"]))
+
+
+def test_the_moment_is_marked_on_a_time_series_chart(ramp_run: tuple[sim.Scenario, sim.Result]) -> None:
+    _scenario, result = ramp_run
+    chart = viz.mark_moment(viz.station_levels_figure(result.timeseries(), "utilisation"), 23.0, "first red")
+    assert [shape.x0 for shape in chart.layout.shapes if shape.line.dash == "dot"] == [23.0]
+    assert "first red" in [annotation.text for annotation in chart.layout.annotations]

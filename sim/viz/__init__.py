@@ -32,7 +32,7 @@ from sim.viz.experiment import hockey_stick_figure, parameter_label, pareto_figu
 from sim.viz.lessons import variants_figure
 from sim.viz.loadtest import measured_traces, overlay_measured
 from sim.viz.replay import HOT as REPLAY_HOT
-from sim.viz.replay import component_levels, first_hot, replay_figure
+from sim.viz.replay import component_levels, first_hot, replay_controls, replay_figure
 from sim.viz.run import (
     BUSIEST_SHOWN,
     TIME_AXIS,
@@ -45,6 +45,7 @@ from sim.viz.run import (
     station_levels_figure,
     throughput_figure,
 )
+from sim.viz.station_replay import first_hot_station, mark_moment, station_replay_figure
 from sim.viz.validation import theory_figure, validation_figure
 
 __all__ = [
@@ -66,19 +67,23 @@ __all__ = [
     "dashboard_panel_figure",
     "event_latency_figures",
     "first_hot",
+    "first_hot_station",
     "hockey_stick_figure",
     "hottest_utilisation",
     "lag_figures",
     "latency_distribution_figure",
     "latency_percentiles_figure",
+    "mark_moment",
     "measured_traces",
     "overlay_measured",
     "owner_of",
     "parameter_label",
     "pareto_figure",
+    "replay_controls",
     "replay_figure",
     "scalability_figure",
     "station_levels_figure",
+    "station_replay_figure",
     "theory_figure",
     "throughput_figure",
     "usl_note",

@@ -63,7 +63,7 @@ def _frame(name: str, levels: Mapping[str, tuple[list[float | None], list[float]
             "layout": {"title": {"text": f"Replay at {time_s:g} s (colour: busiest station's utilisation)"}}}
 
 
-def _controls(names: Sequence[str], times_s: Sequence[float]) -> dict[str, Any]:
+def replay_controls(names: Sequence[str], times_s: Sequence[float]) -> dict[str, Any]:
     animation = {"frame": {"duration": FRAME_MS, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
     return {
         "updatemenus": [{"type": "buttons", "showactive": False, "x": 0.0, "y": -0.02, "xanchor": "left",
@@ -92,7 +92,7 @@ def replay_figure(scenario: Scenario, summary: RunSummary, timeseries: Mapping[s
     names = [f"bin-{index}" for index in range(len(times_s))]
     figure.frames = [_frame(name, levels, index, time_s)
                      for index, (name, time_s) in enumerate(zip(names, times_s, strict=True))]
-    figure.update_layout(height=figure.layout.height + 60, margin={"b": 110}, **_controls(names, times_s))
+    figure.update_layout(height=figure.layout.height + 60, margin={"b": 110}, **replay_controls(names, times_s))
     if figure.frames:  # the still picture before play is the first bin's
         first, nodes = figure.frames[0], figure.data[COMPONENTS_TRACE]
         nodes.marker.color = first.data[0].marker.color

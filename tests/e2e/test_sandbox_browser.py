@@ -87,6 +87,6 @@ def test_the_replay_plays_the_run_over_simulated_time(page: Page, artifacts_dir:
     page.get_by_test_id("stRadio").get_by_text("Replay", exact=True).click()
     title = page.locator(".gtitle").filter(has_text="Replay at")
     expect(title).to_contain_text("Replay at 1 s", timeout=TIMEOUT_MS)
-    page.get_by_text("▶ play").click()
+    page.get_by_text("▶ play").first.click()
     expect(title).not_to_contain_text("Replay at 1 s", timeout=TIMEOUT_MS)  # the frames advance
     page.screenshot(path=str(artifacts_dir / "sandbox-replay.png"), full_page=True)
