@@ -20,6 +20,7 @@ def main() -> None:
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page("app_pages/capacity.py", title="Capacity", icon=":material/trending_up:"),
         st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
+        st.Page("app_pages/challenges.py", title="Challenges", icon=":material/emoji_events:"),
         st.Page("app_pages/validation.py", title="Validation", icon=":material/verified:"),
     ])
     if navigation.title in SCENARIO_PAGES:  # the lessons bring their own scenario and seed; validation needs none

@@ -13,7 +13,7 @@ import streamlit as st
 import yaml
 
 import sim
-from app_pages.shared import compact, milliseconds, percent, simulate
+from app_pages.shared import CHART_CONFIG, compact, milliseconds, percent, simulate
 from sim import viz
 from sim.model.yaml12 import YamlError, safe_load_yaml
 from sim.scenario.gallery import gallery_paths
@@ -23,7 +23,6 @@ from sim.teaching.sizing import default_duration_s, with_duration
 
 DOCUMENT, VERSION, LINK_READ, FIELD_ERRORS = "builder|document", "builder|version", "builder|link", "builder|bad"
 BLANK_CHOICE = "blank canvas"
-CHART_CONFIG = {"displaylogo": False}
 
 
 def document() -> dict[str, Any]:

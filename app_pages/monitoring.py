@@ -12,15 +12,13 @@ from typing import Any
 import streamlit as st
 
 import sim
-from app_pages.shared import MAX_UPLOAD_MB
+from app_pages.shared import CHART_CONFIG, MAX_UPLOAD_MB
 from sim import viz
 from sim.interop.dashboard import dashboard_series
 from sim.interop.loadtest_readers import parse_load_test
 from sim.interop.loadtest_results import LoadTestError, measured_points
 from sim.interop.openmetrics import openmetrics_text
 from sim.scenario.scenario import scenario_from_json
-
-CHART_CONFIG = {"displaylogo": False}
 
 
 @st.cache_data(max_entries=32, show_spinner="Building the dashboard…")

@@ -11,6 +11,7 @@ import streamlit as st
 import sim
 from app_pages.monitoring import show_dashboard
 from app_pages.shared import (
+    CHART_CONFIG,
     current_selection,
     knob_widget,
     milliseconds,
@@ -28,7 +29,6 @@ from sim.scenario.overrides import with_overrides
 from sim.teaching.knobs import Knob, changed_values, scenario_knobs
 from sim.teaching.sizing import shortened_note
 
-CHART_CONFIG = {"displaylogo": False}
 VIEWS = ("Diagram", "Replay", "Dashboard")
 BUSY = 0.8  # above this, queueing delay climbs steeply: the bottleneck note turns into a warning
 

@@ -36,6 +36,7 @@ SELECTION_KEY = "selection"
 MAX_UPLOAD_MB = 5  # larger than the 1 MB scenario limit, so oversized files get the same message as the CLI
 MAX_TRACE_UPLOAD_MB = 20
 # The app's budget per simulation, below any scenario's own: a classroom server stays responsive.
+CHART_CONFIG = {"displaylogo": False}  # every chart: no Plotly logo link
 APP_LIMITS = {"max_wall_time_s": 3.0, "max_events": 2_000_000, "max_records": 1_000_000, "max_in_flight": 200_000}
 POLL_S = 0.25
 MIN_DURATION_S = 2.0

@@ -16,7 +16,7 @@ from tests.e2e.conftest import ROOT, require_chromium
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ("Sandbox", "Builder", "Compare", "Capacity", "Lessons", "Validation")
+PAGES = ("Sandbox", "Builder", "Compare", "Capacity", "Lessons", "Challenges", "Validation")
 VIEWPORTS = ((1280, 800), (1920, 1080))
 TIMEOUT_MS = 120_000  # the Capacity page sweeps on first view; other sessions may share the cores
 QUIET_CHECK_MS, QUIET_CHECKS = 250, 4
