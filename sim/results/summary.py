@@ -100,6 +100,16 @@ def run_warnings(result: Result) -> list[str]:
     return warnings
 
 
+def retry_amplification(components: dict[str, dict[str, Any]], owner: str, offered_rps: float) -> str:
+    """When callers retried in the window: the visits the bottleneck's component received per request entering
+    the system (retries, and any fan-out, multiply them), to end the bottleneck sentence with."""
+    retries = sum(stats.get("retries", 0) for stats in components.values())
+    if not retries or offered_rps <= 0:
+        return ""
+    per_request = components[owner]["arrival_rate_rps"] / offered_rps
+    return f"; {owner} receives {per_request:.1f} attempts per request: retries ({retries:,} in the window)"
+
+
 def build_summary(result: Result) -> RunSummary:
     """Everything a reader needs about one run, typed (``RunSummary``; ``to_data()`` gives the JSON)."""
     scenario = result.scenario
@@ -117,6 +127,8 @@ def build_summary(result: Result) -> RunSummary:
         owner = result.info.station_owner[bottleneck[0]]
         bottleneck = kind_reason(bottleneck, owner, scenario.components[owner], result.components[owner],
                                  predictions.get(owner), overflowed)
+        amplification = retry_amplification(result.components, owner, counts["offered"] / result.span_s)
+        bottleneck = (bottleneck[0], bottleneck[1] + amplification)
     summary: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": result.seed,

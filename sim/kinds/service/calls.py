@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 from pydantic import Discriminator, Field, Tag, model_validator
 
+from sim.kinds.service.breaker import BreakerSpec, CircuitBreaker
+from sim.kinds.service.retries import RetryPolicy, RetrySpec
 from sim.model.base import SHAPE_TAG, ComponentName, StrictModel, TimeMs
-from sim.model.status import OK, TIMED_OUT
+from sim.model.status import FAILED, OK, TIMED_OUT
 
 if TYPE_CHECKING:
     from sim.runtime.component import Component
@@ -41,8 +43,10 @@ class CallSpec(StrictModel):
     call: ComponentName
     probability: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     optional: bool = False
-    timeout_ms: TimeMs | None = None
+    timeout_ms: TimeMs | None = Field(default=None, description="per attempt, when the call retries")
     hedge_after: Percentile | None = None
+    retries: RetrySpec | None = None
+    breaker: BreakerSpec | None = None
 
     @property
     def hedge_quantile(self) -> float | None:
@@ -164,15 +168,17 @@ class ResponseTracker:
 class CompiledCall:
     """One call of a step, ready to run: its target's runtime and options in seconds."""
 
-    __slots__ = ("optional", "probability", "target", "timeout_s", "tracker")
+    __slots__ = ("breaker", "optional", "probability", "retry", "target", "timeout_s", "tracker")
 
-    def __init__(self, spec: CallSpec, target: Component) -> None:
+    def __init__(self, spec: CallSpec, target: Component, draws: np.random.Generator | None = None) -> None:
         self.target = target
         self.probability = spec.probability
         self.optional = spec.optional
         self.timeout_s = spec.timeout_ms / 1000.0 if spec.timeout_ms is not None else None
         quantile = spec.hedge_quantile
         self.tracker = ResponseTracker(quantile) if quantile is not None else None
+        self.retry = RetryPolicy(spec.retries, draws) if spec.retries is not None and draws is not None else None
+        self.breaker = CircuitBreaker(spec.breaker) if spec.breaker is not None else None
 
 
 class CompiledStep:
@@ -180,9 +186,10 @@ class CompiledStep:
 
     __slots__ = ("calls", "direct", "needed")
 
-    def __init__(self, step: str | CallSpec | ParallelSpec, components: dict[str, Component]) -> None:
+    def __init__(self, step: str | CallSpec | ParallelSpec, components: dict[str, Component],
+                 draws: np.random.Generator | None = None) -> None:
         specs, self.needed = step_branches(step)
-        self.calls = [CompiledCall(spec, components[spec.call]) for spec in specs]
+        self.calls = [CompiledCall(spec, components[spec.call], draws) for spec in specs]
         self.direct = self.calls[0].target if is_plain(step) else None
 
 
@@ -225,9 +232,13 @@ class StepRun:
 
 
 class BranchCall:
-    """One call out of a step, with its timeout and its hedged copy: answers its step once."""
+    """One call out of a step, with its timeout, its hedged copy and its retries: answers its step once.
 
-    __slots__ = ("answered", "call", "copies", "run", "sent_s")
+    Each attempt has a number, passed as the token of its replies and timers, so the answers and timers of an
+    attempt given up on (timed out, then retried) are ignored.
+    """
+
+    __slots__ = ("answered", "attempt", "call", "copies", "previous_backoff_s", "run", "sent_s")
 
     def __init__(self, run: StepRun, call: CompiledCall) -> None:
         self.run = run
@@ -235,37 +246,73 @@ class BranchCall:
         self.copies = 1
         self.answered = False
         self.sent_s = 0.0
+        self.attempt = 0
+        self.previous_backoff_s: float | None = None
 
     def send(self) -> None:
+        if self.call.retry is not None:
+            self.call.retry.first_attempt()
+        self._send_attempt()
+
+    def _send_attempt(self) -> None:
         env = self.run.owner.env
+        call, attempt = self.call, self.attempt
+        if call.breaker is not None and not call.breaker.allow(env.now):
+            self.answered = True  # failed fast: nothing sent, nothing retried
+            self.run.answer(call, FAILED)
+            return
         self.sent_s = env.now
-        call = self.call
-        call.target.accept(self.run.visit.request, self._first_returned, None)
+        call.target.accept(self.run.visit.request, self._first_returned, attempt)
         if call.timeout_s is not None:
-            env.call_later(call.timeout_s, self._expire, None)
+            env.call_later(call.timeout_s, self._expire, attempt)
         if call.tracker is not None and call.tracker.delay_s is not None:
-            env.call_later(call.tracker.delay_s, self._hedge, None)
+            env.call_later(call.tracker.delay_s, self._hedge, attempt)
 
-    def _first_returned(self, _token: Any, status: int) -> None:
-        if self.call.tracker is not None:
+    def _first_returned(self, attempt: int, status: int) -> None:
+        if self.call.tracker is not None and attempt == self.attempt:
             self.call.tracker.add(self.run.owner.env.now - self.sent_s)
-        self._returned(None, status)
+        self._returned(attempt, status)
 
-    def _returned(self, _token: Any, status: int) -> None:
-        if self.answered:
+    def _returned(self, attempt: int, status: int) -> None:
+        if self.answered or attempt != self.attempt:
             return
         self.copies -= 1
         if status != OK and self.copies > 0:
             return  # the other copy may still answer
+        if self.call.breaker is not None:
+            self.call.breaker.record(status != OK, self.run.owner.env.now)
+        if status != OK and self._retry():
+            return
         self.answered = True
         self.run.answer(self.call, status)
 
-    def _hedge(self, _token: Any) -> None:
-        if not self.answered and self.copies > 0:
+    def _hedge(self, attempt: int) -> None:
+        if not self.answered and attempt == self.attempt and self.copies > 0:
             self.copies += 1
-            self.call.target.accept(self.run.visit.request, self._returned, None)
+            self.call.target.accept(self.run.visit.request, self._returned, attempt)
 
-    def _expire(self, _token: Any) -> None:
-        if not self.answered:
-            self.answered = True
-            self.run.answer(self.call, TIMED_OUT)
+    def _expire(self, attempt: int) -> None:
+        if self.answered or attempt != self.attempt:
+            return
+        if self.call.breaker is not None:
+            self.call.breaker.record(True, self.run.owner.env.now)
+        if self._retry():
+            return
+        self.answered = True
+        self.run.answer(self.call, TIMED_OUT)
+
+    def _retry(self) -> bool:
+        """Schedule the next attempt after its backoff, if the policy allows one and the step still waits."""
+        policy = self.call.retry
+        if policy is None or self.run.finished or not policy.allow(self.attempt + 1):
+            return False
+        self.attempt += 1
+        self.copies = 1
+        wait_s = policy.backoff_s(self.attempt, self.previous_backoff_s)
+        self.previous_backoff_s = wait_s
+        self.run.owner.env.call_later(wait_s, self._resend, self.attempt)
+        return True
+
+    def _resend(self, attempt: int) -> None:
+        if not self.answered and attempt == self.attempt and not self.run.finished:
+            self._send_attempt()

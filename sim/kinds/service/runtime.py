@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sim.kinds.service.breaker import CircuitBreaker
 from sim.kinds.service.calls import CompiledStep, StepRun
+from sim.kinds.service.retries import RetryPolicy
 from sim.model.distributions import from_spec
 from sim.model.status import DROPPED, OK, TIMED_OUT
 from sim.runtime.component import Component
@@ -37,6 +39,7 @@ class Service(Component):
         self.sample_s = self.distribution.sampler(streams.stream(f"component/{name}/service"))
         self.routing = streams.stream(f"component/{name}/routing")
         self.choices = streams.stream(f"component/{name}/calls")  # probabilistic calls: their own stream
+        self.retry_draws = streams.stream(f"component/{name}/retries")  # retries' backoff jitter: theirs
         self.timeout_s = spec.timeout_ms / 1000.0 if spec.timeout_ms is not None else None
         after = spec.after_calls_time
         self.sample_after_s = (from_spec(after).sampler(streams.stream(f"component/{name}/after-calls"))
@@ -57,9 +60,26 @@ class Service(Component):
         self.stations = [station for pair in zip(self.holders, self.cpus, strict=True) for station in pair
                          if station is not None]
         self.steps: list[CompiledStep] = []
+        self.retry_policies: list[RetryPolicy] = []
+        self.breakers: list[CircuitBreaker] = []
 
     def connect(self, components: dict[str, Component]) -> None:
-        self.steps = [CompiledStep(step, components) for step in self.spec.calls]
+        self.steps = [CompiledStep(step, components, self.retry_draws) for step in self.spec.calls]
+        calls = [call for step in self.steps for call in step.calls]
+        self.retry_policies = [call.retry for call in calls if call.retry is not None]
+        self.breakers = [call.breaker for call in calls if call.breaker is not None]
+
+    def extra_fields(self) -> dict[str, float]:
+        """Retries sent and retries a budget refused (when any call retries); attempts circuit breakers
+        refused and how often they opened (when any call has one), over all of its calls."""
+        fields: dict[str, float] = {}
+        if self.retry_policies:
+            fields["retries"] = float(sum(policy.sent for policy in self.retry_policies))
+            fields["retries_denied"] = float(sum(policy.denied for policy in self.retry_policies))
+        if self.breakers:
+            fields["short_circuited"] = float(sum(breaker.refused for breaker in self.breakers))
+            fields["breaker_opened"] = float(sum(breaker.opened for breaker in self.breakers))
+        return fields
 
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         """Called directly (no load balancer), a request goes to an instance chosen at random."""

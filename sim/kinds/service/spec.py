@@ -13,7 +13,15 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, StatsView, TwinContext
-from sim.kinds.service.calls import MAX_PARALLEL, ParallelSpec, Step, dump_step, step_branches, step_references
+from sim.kinds.service.calls import (
+    MAX_PARALLEL,
+    CallSpec,
+    ParallelSpec,
+    Step,
+    dump_step,
+    step_branches,
+    step_references,
+)
 from sim.kinds.service.concurrency import ConcurrencyModel, InstanceLayout, describe_model, instance_layout
 from sim.kinds.service.runtime import Service
 from sim.kinds.service.twin import predict_service, route_calls
@@ -51,6 +59,13 @@ class ServiceSpec(ComponentSpecBase):
                                  "(sequential, parallel, hedged)")
     balanceable: ClassVar[bool] = True  # a load balancer may front it (it has instances to pick from)
     reference_fields: ClassVar[tuple[str, ...]] = ("calls",)
+    stats_fields: ClassVar[dict[str, tuple[Any, str]]] = {
+        "retries": (int, "retries its calls sent in the window (present when a call retries)"),
+        "retries_denied": (int, "retries a retry budget refused in the window"),
+        "retries_per_visit": (float, "retries sent per visit to it in the window"),
+        "short_circuited": (int, "attempts its circuit breakers failed at once in the window (when a call has one)"),
+        "breaker_opened": (int, "times its circuit breakers opened in the window"),
+    }
 
     @model_validator(mode="after")
     def _fields_fit_the_model(self) -> ServiceSpec:
@@ -90,6 +105,17 @@ class ServiceSpec(ComponentSpecBase):
 
     def station_names(self, name: str) -> list[str]:
         return [station for layout in self.layouts(name) for station in layout.names]
+
+    def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
+        stats: dict[str, Any] = {}
+        if "retries" in counters:
+            entered = counters["entered"]
+            stats.update(retries=int(counters["retries"]), retries_denied=int(counters["retries_denied"]),
+                         retries_per_visit=counters["retries"] / entered if entered else None)
+        if "short_circuited" in counters:
+            stats.update(short_circuited=int(counters["short_circuited"]),
+                         breaker_opened=int(counters["breaker_opened"]))
+        return stats
 
     def build(self, env: Scheduler, name: str, streams: RandomStreams) -> Component:
         return Service(env, name, self, streams)
@@ -160,6 +186,8 @@ class ServiceSpec(ComponentSpecBase):
                 knobs.append(Knob(f"components.{name}.calls.{index}.fan_out", f"{name}: fan-out width", "int",
                                   step.fan_out, 1, MAX_PARALLEL // len(step.parallel), 1, component=name,
                                   help="How many copies of each parallel call go out at once (scatter-gather)."))
+            if isinstance(step, CallSpec) and step.retries is not None:
+                knobs.extend(_retry_knobs(name, index, step))
             if not isinstance(step, str):
                 continue
             store = scenario.components[step].bypass_target()
@@ -181,3 +209,21 @@ class ServiceSpec(ComponentSpecBase):
         if stats.get("dropped", 0) > 0:
             reasons.append(f"finite queue ({self.queue_capacity}) dropped {stats['dropped']:,} requests")
         return reasons
+
+
+RETRY_BUDGETS = (None, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def _retry_knobs(name: str, index: int, step: CallSpec) -> list[Knob]:
+    """How many retries a call makes, and the budget that bounds them (a share of calls; none by default)."""
+    assert step.retries is not None
+    path = f"components.{name}.calls.{index}.retries"
+    budgets = RETRY_BUDGETS if step.retries.budget in RETRY_BUDGETS else (*RETRY_BUDGETS, step.retries.budget)
+    return [
+        Knob(f"{path}.max_retries", f"{name} -> {step.call}: retries", "int", step.retries.max_retries, 1, 10, 1,
+             component=name, help="Retries after a failed or timed-out attempt, with jittered exponential backoff."),
+        Knob(f"{path}.budget", f"{name} -> {step.call}: retry budget", "ordered", step.retries.budget,
+             options=budgets, option_labels=tuple("none" if budget is None else f"{budget:.0%} of calls"
+                                                  for budget in budgets),
+             component=name, help="Retries at most this share of calls (a token bucket): stops a retry storm."),
+    ]

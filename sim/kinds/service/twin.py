@@ -113,6 +113,9 @@ def predict_service(spec: ServiceSpec, name: str, traffic: Traffic, context: Twi
         result.notes.append("holding time includes downstream responses (means and variances added)")
     if not all(is_plain(step) for step in spec.calls):
         _add_tail(spec, result, cpu_ms + calls_ms, parts)
+    if any(call.retries is not None for step in spec.calls for call in step_branches(step)[0]):
+        result.notes.append("retries: the twin sends first attempts only; the load retries add, and the "
+                            "two stable states they can make, are sim.theory.retries' fixed points")
     if spec.plain_threads and concurrency <= spec.workers:
         result.notes.append(f"its callers never have more than {concurrency:g} calls out, within its "
                             f"{spec.workers} worker(s), so requests never wait here")
