@@ -166,11 +166,14 @@ def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
     else:
         st.plotly_chart(viz.architecture_figure(scenario, summary), config=CHART_CONFIG, key="architecture")
     left, right = st.columns(2)
-    left.plotly_chart(viz.throughput_figure(series, warmup_s), config=CHART_CONFIG, key="throughput")
-    right.plotly_chart(viz.latency_percentiles_figure(series, warmup_s), config=CHART_CONFIG, key="percentiles")
+    faults = scenario.faults  # shaded on every time-series chart
+    left.plotly_chart(viz.mark_faults(viz.throughput_figure(series, warmup_s), faults), config=CHART_CONFIG,
+                      key="throughput")
+    right.plotly_chart(viz.mark_faults(viz.latency_percentiles_figure(series, warmup_s), faults),
+                       config=CHART_CONFIG, key="percentiles")
     shown = chosen_stations(scenario.name, list(series["stations"]))
     for column, level in ((left, "utilisation"), (right, "queue_length")):
-        chart = viz.station_levels_figure(series, level, warmup_s, shown)
+        chart = viz.mark_faults(viz.station_levels_figure(series, level, warmup_s, shown), faults)
         if first_red_s is not None:
             viz.mark_moment(chart, first_red_s, "first red")
         column.plotly_chart(chart, config=CHART_CONFIG, key=level.removesuffix("_length"))

@@ -149,6 +149,17 @@ def test_the_replay_view_plays_the_diagram_over_time_and_names_the_first_red(app
     assert any(shape.get("line", {}).get("dash") == "dot" for shape in marked["layout"]["shapes"])
 
 
+def test_faults_are_shaded_on_the_time_series_with_the_error_burst(app: AppTest) -> None:
+    app.selectbox(key="gallery_name").set_value("instance-crash").run()
+    assert_healthy(app)
+    for title in ("Offered vs served", "Latency percentiles over time", "Utilisation per station", "Queue length"):
+        shapes = figure(app, title)["layout"]["shapes"]
+        bands = [(shape["x0"], shape["x1"]) for shape in shapes if shape.get("fillcolor") == "rgba(214,39,40,0.10)"]
+        assert bands == [(20, 30)], title
+    throughput = figure(app, "Offered vs served")
+    assert "crash api/0" in [note["text"] for note in throughput["layout"]["annotations"]]
+
+
 def test_tables_show_a_dash_not_the_word_none() -> None:
     table = readable_table(pd.DataFrame({"model": ["M/M/1", None], "response_ms": [1.5, None]}))
     assert list(table["model"]) == ["M/M/1", "–"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.faults import schedule_faults
 from sim.engine.workload import build_workload
 from sim.model.errors import Problem, ScenarioError
 from sim.model.limits import Cancel, LimitsSpec, Stop, merged_limits
@@ -72,6 +73,7 @@ class Model:
         for component in self.components.values():
             component.connect(self.components)
             component.know_classes(class_names)
+        schedule_faults(self.env, scenario.faults, self.components)
         self.recorder = RequestRecorder(self.env)
         self.workload = build_workload(self.env, scenario.workload, streams, self.components, self.recorder,
                                        stop_s=scenario.duration_s, max_requests=scenario.max_requests)

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, get_args
 
 from sim.model.base import StrictModel
 from sim.model.errors import Problem
+from sim.model.faults import FaultSpec
 from sim.model.knobs import Knob
 from sim.model.workload import WorkloadSpec
 
@@ -224,6 +225,11 @@ class ComponentSpecBase(StrictModel):
     def difference_reasons(self, name: str, stats: StatsView, scenario: ScenarioView) -> list[str]:
         """Why its simulated numbers may differ from the twin's, in a few words each."""
         return []
+
+    def fault_problem(self, fault: FaultSpec) -> str | None:
+        """Why ``fault`` (``faults:`` in the scenario) cannot strike this component; None when it can."""
+        kind = type(self).model_fields["kind"].annotation
+        return f"a {get_args(kind)[0]} takes no faults"
 
     def bottleneck_reason(self, name: str, station: str, stats: StatsView,
                           theory: ComponentTheory | None) -> str | None:

@@ -11,6 +11,7 @@ from sim.kinds.balancing import ConsistentHash, LeastConnections, PowerOfTwoChoi
 from sim.kinds.base import ComponentSpecBase, InstanceSplit, ScenarioView, StatsView, TwinContext
 from sim.model.base import ComponentName, LatencyMs, Price
 from sim.model.errors import Problem
+from sim.model.faults import HealthCheckSpec
 from sim.model.keys import mix_keys
 from sim.model.knobs import Knob
 from sim.runtime.component import Component
@@ -34,6 +35,7 @@ class LoadBalancerSpec(ComponentSpecBase):
     policy: LoadBalancerPolicy = "round_robin"
     latency_ms: LatencyMs = 0.0
     virtual_nodes: Annotated[int, Field(ge=1, le=1000)] = 64
+    health_check: HealthCheckSpec | None = None
     price_per_hour: Price = 0.0
 
     summary: ClassVar[str] = "spreads requests over the instances of a service by a balancing policy"
@@ -108,11 +110,16 @@ class LoadBalancer(Component):
         self.target: Any = None  # the target's runtime: it has ``stations`` and ``accept_at``
         self.policy: Any = None
         self.needs_loads = False
+        self.health: HealthChecker | None = None
+        if spec.health_check is not None:
+            self.health = HealthChecker(env, spec.health_check, streams.stream(f"component/{name}/health"))
 
     def connect(self, components: dict[str, Component]) -> None:
         self.target = target = components[self.spec.target]
         self.policy = make_policy(self.spec.policy, len(target.stations), self.rng, self.spec.virtual_nodes)
         self.needs_loads = isinstance(self.policy, LeastConnections | PowerOfTwoChoices)
+        if self.health is not None:
+            self.health.watch(target, len(target.stations))
 
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         visit = self._enter(request, reply, token)
@@ -125,4 +132,61 @@ class LoadBalancer(Component):
         target: Any = self.target
         loads = [station.in_system for station in target.stations] if self.needs_loads else ()
         index = self.policy.choose(visit.request.key, loads)
+        if self.health is not None and not self.health.in_rotation[index]:
+            index = self._healthy_choice(visit, loads, index)
         target.accept_at(index, visit.request, self._settle, visit)  # the target's answer is the balancer's
+
+    def _healthy_choice(self, visit: Visit, loads: Any, first: int) -> int:
+        """Choose again among the instances in rotation (all out: the first choice, as balancers fail open)."""
+        assert self.health is not None
+        rotation = self.health.in_rotation
+        if not any(rotation):
+            return first
+        if self.needs_loads:
+            loads = [load if healthy else 1 << 40 for load, healthy in zip(loads, rotation, strict=True)]
+        for _attempt in range(4 * len(rotation)):
+            index: int = self.policy.choose(visit.request.key, loads)
+            if rotation[index]:
+                return index
+        return rotation.index(True)
+
+    def extra_fields(self) -> dict[str, float]:
+        if self.health is None:
+            return {}
+        return {"instances_in_rotation": float(sum(self.health.in_rotation)),
+                "removed_from_rotation": float(self.health.removed)}
+
+
+class HealthChecker:
+    """Probes every instance each interval from a random phase; ``unhealthy_threshold`` failed probes in a row
+    take an instance out of rotation, ``healthy_threshold`` good ones bring it back."""
+
+    def __init__(self, env: Scheduler, spec: HealthCheckSpec, draws: np.random.Generator) -> None:
+        self.env = env
+        self.spec = spec
+        self.interval_s = spec.interval_ms / 1000.0
+        self.phase_s = float(draws.random()) * self.interval_s
+        self.target: Any = None
+        self.in_rotation: list[bool] = []
+        self.streaks: list[int] = []  # failed probes in a row (in rotation) or good ones (out of it)
+        self.removed = 0
+
+    def watch(self, target: Any, instances: int) -> None:
+        self.target = target
+        self.in_rotation = [True] * instances
+        self.streaks = [0] * instances
+        self.env.call_later(self.phase_s, self._probe, None)
+
+    def _probe(self, _token: Any) -> None:
+        for index, healthy in enumerate(self.in_rotation):
+            answered = self.target.instance_up(index)
+            if answered != healthy:  # a probe that disagrees with the rotation: one more in the streak
+                self.streaks[index] += 1
+                needed = self.spec.healthy_threshold if answered else self.spec.unhealthy_threshold
+                if self.streaks[index] >= needed:
+                    self.in_rotation[index] = answered
+                    self.streaks[index] = 0
+                    self.removed += not answered
+            else:
+                self.streaks[index] = 0
+        self.env.call_later(self.interval_s, self._probe, None)

@@ -43,6 +43,22 @@ class Component:
         """Begin a visit; ``reply(token, status)`` is called exactly once when it ends."""
         raise NotImplementedError
 
+    def prepare_fault(self, fault: Any) -> None:
+        """Told before the run of each fault that will strike it (``sim.model.faults``), to keep what it needs."""
+        raise NotImplementedError(f"{self.kind} takes no faults")
+
+    def start_fault(self, fault: Any) -> None:
+        """The fault begins now."""
+        raise NotImplementedError(f"{self.kind} takes no faults")
+
+    def end_fault(self, fault: Any) -> None:
+        """The fault ends now."""
+        raise NotImplementedError(f"{self.kind} takes no faults")
+
+    def instance_up(self, index: int) -> bool:
+        """Whether instance ``index`` answers a health check (no crash under way)."""
+        return True
+
     def extra_fields(self) -> dict[str, float]:
         """Component-specific cumulative counters (e.g. cache hits), snapshotted with the rest."""
         return {}

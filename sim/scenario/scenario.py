@@ -18,6 +18,7 @@ from sim.kinds.base import ComponentSpecBase
 from sim.kinds.registry import ComponentSpec, add_kind
 from sim.model.base import DAY_S, StrictModel
 from sim.model.errors import Problem, ScenarioError
+from sim.model.faults import FaultSpec
 from sim.model.inputs import InputFileError, read_regular_file, resolve_inside
 from sim.model.limits import LimitsSpec
 from sim.model.traces import TraceError
@@ -53,6 +54,7 @@ class Scenario(StrictModel):
     workload: WorkloadSpec
     components: Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)], ComponentSpec],
                           Field(min_length=1, max_length=MAX_COMPONENTS)]
+    faults: Annotated[list[FaultSpec], Field(max_length=1000)] = Field(default_factory=list)
 
     def to_yaml(self) -> str:
         """The scenario as YAML, defaults written out so the file documents itself (unset options left out)."""

@@ -36,6 +36,7 @@ def wiring_problems(scenario: Scenario) -> list[Problem]:
         except ValueError as error:
             problems.append(Problem(f"slos.{index}", str(error)))
     problems.extend(_trace_problems(scenario))
+    problems.extend(_fault_problems(scenario))
     if not problems:
         problems.extend(_cycle_problems(scenario))
     if not problems:
@@ -50,6 +51,21 @@ def _name_problems(scenario: Scenario) -> list[Problem]:
     named.append(("name", scenario.name))
     return [Problem(printable(path), "names cannot hold control characters (such as newlines or escapes)")
             for path, name in named if not name.isprintable()]
+
+
+def _fault_problems(scenario: Scenario) -> list[Problem]:
+    """Each fault names a component that can take it (its kind says why not). One that starts after the run
+    ends (a shortened run) simply never strikes."""
+    problems = []
+    for index, fault in enumerate(scenario.faults):
+        spec = scenario.components.get(fault.component)
+        if spec is None:
+            problems.append(Problem(f"faults.{index}.component", f"no component {fault.component!r}"))
+            continue
+        reason = spec.fault_problem(fault)
+        if reason is not None:
+            problems.append(Problem(f"faults.{index}", reason))
+    return problems
 
 
 def _trace_problems(scenario: Scenario) -> list[Problem]:

@@ -45,7 +45,7 @@ from sim.viz.run import (
     station_levels_figure,
     throughput_figure,
 )
-from sim.viz.station_replay import first_hot_station, mark_moment, station_replay_figure
+from sim.viz.station_replay import first_hot_station, mark_faults, mark_moment, station_replay_figure
 from sim.viz.validation import theory_figure, validation_figure
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "lag_figures",
     "latency_distribution_figure",
     "latency_percentiles_figure",
+    "mark_faults",
     "mark_moment",
     "measured_traces",
     "overlay_measured",

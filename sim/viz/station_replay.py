@@ -78,3 +78,15 @@ def mark_moment(chart: go.Figure, time_s: float, label: str) -> go.Figure:
     chart.add_annotation(text=label, xref="x", yref="paper", x=time_s, y=1, showarrow=False, xanchor="left",
                          yanchor="bottom", font={"size": 10, "color": RED})
     return chart
+
+
+def mark_faults(chart: go.Figure, faults: Sequence[Any]) -> go.Figure:
+    """Each fault of the scenario (``faults:``) as a shaded band over its time on a time-series chart, labelled
+    with what struck where."""
+    for fault in faults:
+        chart.add_shape(type="rect", xref="x", yref="paper", x0=fault.at_s, x1=fault.at_s + fault.duration_s,
+                        y0=0, y1=1, fillcolor="rgba(214,39,40,0.10)", line={"width": 0}, layer="below")
+        where = f"{fault.component}/{fault.instance}" if fault.kind == "crash" else fault.component
+        chart.add_annotation(text=f"{fault.kind} {where}", xref="x", yref="paper", x=fault.at_s, y=1,
+                             showarrow=False, xanchor="left", yanchor="top", font={"size": 10, "color": RED})
+    return chart

@@ -17,7 +17,7 @@ from sim.kinds.service.breaker import CircuitBreaker
 from sim.kinds.service.calls import CompiledStep, StepRun
 from sim.kinds.service.retries import RetryPolicy
 from sim.model.distributions import from_spec
-from sim.model.status import DROPPED, OK, TIMED_OUT
+from sim.model.status import DROPPED, FAILED, OK, TIMED_OUT
 from sim.runtime.component import Component
 from sim.runtime.requests import Reply, Request, Visit
 from sim.runtime.rng import RandomStreams
@@ -26,6 +26,7 @@ from sim.runtime.stations import Station
 
 if TYPE_CHECKING:
     from sim.kinds.service.spec import ServiceSpec
+    from sim.model.faults import FaultSpec
 
 
 class Service(Component):
@@ -60,6 +61,11 @@ class Service(Component):
         self.stations = [station for pair in zip(self.holders, self.cpus, strict=True) for station in pair
                          if station is not None]
         self.steps: list[CompiledStep] = []
+        self.fault_draws = streams.stream(f"component/{name}/faults")  # which visits an error fault fails
+        self.faulty = False  # a fault may strike: visits are tracked per instance, the fast path is off
+        self.live: list[set[Visit]] = []
+        self.down = [False] * len(self.holders)
+        self.error_share = 0.0
         self.retry_policies: list[RetryPolicy] = []
         self.breakers: list[CircuitBreaker] = []
 
@@ -84,7 +90,7 @@ class Service(Component):
     def accept(self, request: Request, reply: Reply, token: Any) -> None:
         """Called directly (no load balancer), a request goes to an instance chosen at random."""
         count = len(self.holders)
-        if count == 1 and self.timeout_s is None and self.plain:  # the common case, without the extra calls
+        if count == 1 and self.timeout_s is None and self.plain and not self.faulty:  # the common case
             visit = self._enter(request, reply, token)
             if not self.stations[0].acquire(visit):
                 self._reject(visit)
@@ -96,6 +102,8 @@ class Service(Component):
         """Begin a visit at instance ``index`` (what a load balancer calls)."""
         visit = self._enter(request, reply, token)
         visit.instance = index
+        if self.faulty and self._struck(visit, index):
+            return
         if self.timeout_s is not None:
             self.env.call_later(self.timeout_s, self._expire, visit)
         holder = self.holders[index]
@@ -103,6 +111,50 @@ class Service(Component):
             self._begin(visit)
         elif not holder.acquire(visit):
             self._reject(visit)
+
+    def prepare_fault(self, fault: FaultSpec) -> None:
+        self.faulty = True
+        self.live = [set() for _holder in self.holders]
+
+    def start_fault(self, fault: FaultSpec) -> None:
+        """A crash fails the instance's visits at once (their running work finishes unseen); slow stretches
+        service times; errors fail a share of new visits."""
+        if fault.kind == "crash":
+            self.down[fault.instance] = True
+            for visit in list(self.live[fault.instance]):
+                self._settle(visit, FAILED)
+        elif fault.kind == "slow":
+            self.sample_s = _stretched(self.sample_s, fault.factor)
+            if self.sample_after_s is not None:
+                self.sample_after_s = _stretched(self.sample_after_s, fault.factor)
+        else:
+            self.error_share = fault.share
+
+    def end_fault(self, fault: FaultSpec) -> None:
+        if fault.kind == "crash":
+            self.down[fault.instance] = False
+        elif fault.kind == "slow":
+            self.sample_s = self.sample_s.base  # type: ignore[attr-defined]
+            if self.sample_after_s is not None:
+                self.sample_after_s = self.sample_after_s.base  # type: ignore[attr-defined]
+        else:
+            self.error_share = 0.0
+
+    def instance_up(self, index: int) -> bool:
+        return not self.down[index]
+
+    def _struck(self, visit: Visit, index: int) -> bool:
+        """Fail a visit at once if its instance is down or an error fault picks it; else track it."""
+        if self.down[index] or (self.error_share and self.fault_draws.random() < self.error_share):
+            self._settle(visit, FAILED)
+            return True
+        self.live[index].add(visit)
+        return False
+
+    def _settle(self, visit: Visit, status: int) -> None:
+        if self.faulty:
+            self.live[visit.instance].discard(visit)
+        super()._settle(visit, status)
 
     def draw_call(self) -> float:
         """A uniform draw deciding whether a call made with a probability is made."""
@@ -172,6 +224,23 @@ class Service(Component):
 
     def _expire(self, visit: Visit) -> None:
         self._settle(visit, TIMED_OUT)
+
+
+class _Stretched:
+    """A sampler whose draws are ``factor`` times longer (a slow fault); ``base`` is the sampler it wraps."""
+
+    __slots__ = ("base", "factor")
+
+    def __init__(self, base: Callable[[], float], factor: float) -> None:
+        self.base = base
+        self.factor = factor
+
+    def __call__(self) -> float:
+        return self.base() * self.factor
+
+
+def _stretched(sampler: Callable[[], float], factor: float) -> _Stretched:
+    return _Stretched(sampler, factor)
 
 
 def _no_reply(_token: Any, _status: int) -> None:

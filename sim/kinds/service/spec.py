@@ -27,6 +27,7 @@ from sim.kinds.service.runtime import Service
 from sim.kinds.service.twin import predict_service, route_calls
 from sim.model.base import Price, TimeMs
 from sim.model.distributions import DistributionSpec, from_spec
+from sim.model.faults import FaultSpec
 from sim.model.knobs import Knob, integer_knob
 from sim.runtime.component import Component
 from sim.runtime.rng import RandomStreams
@@ -105,6 +106,11 @@ class ServiceSpec(ComponentSpecBase):
 
     def station_names(self, name: str) -> list[str]:
         return [station for layout in self.layouts(name) for station in layout.names]
+
+    def fault_problem(self, fault: FaultSpec) -> str | None:
+        if fault.kind == "crash" and fault.instance >= self.instances:
+            return f"instance {fault.instance} does not exist: it has {self.instances} (0 to {self.instances - 1})"
+        return None
 
     def window_stats(self, counters: Mapping[str, float]) -> dict[str, Any]:
         stats: dict[str, Any] = {}
