@@ -1,0 +1,78 @@
+"""The window-maximum approximation of a serverless function's instances (``sim.theory.serverless``).
+
+An instance is alive while it runs a request or has been idle less than the keep-alive ``k``, so the instances
+alive at ``t`` are (nearly) the most requests that ran at once during ``[t - k, t]``; a request is cold when
+the requests running as it arrives are already that many, i.e. when the busy count is at its maximum over the
+last ``k``. The busy count is taken as the M/M/∞ (or M/M/c/c under a concurrency limit ``c``) birth-death
+process with the mean holding time, cold starts included (a fixed point). It is reversible, so "no higher in
+the past ``k``" has the law of "no higher in the next ``k``": from level ``n``, the chance of staying at or
+below ``n`` for ``k``, ``exp(Q_n k) 1`` with ``Q_n`` the generator killed on leaving ``{0..n}``. Then
+
+    P(cold) = sum_{n >= p} pi(n) P_n(max <= n over k) / (1 - pi(c)),   E[instances] = sum_m P(max > m)
+
+with ``pi`` the (truncated) Poisson law of the busy count and ``p`` the provisioned instances. At one instance
+(``r E[B] -> 0``) this is ``exp(-r k) (1 - r E[B])``, the closed form's first order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+from scipy.linalg import expm
+
+MAX_STATES = 80  # above this many busy-count levels the computation is left to the overflow approximation
+FIXED_POINT_ROUNDS = 30
+
+
+def busy_levels(offered_erlangs: float, limit: int) -> int:
+    """The highest busy count worth a state: the limit, or far enough into the Poisson tail."""
+    return min(limit, int(offered_erlangs + 12.0 * math.sqrt(offered_erlangs) + 15.0))
+
+
+def _stay_at_or_below(level: int, rate_rps: float, service_rps: float, window_s: float, limit: int) -> np.ndarray:
+    """From each busy count 0..level, the chance of never exceeding ``level`` for ``window_s``."""
+    counts = np.arange(level + 1)
+    generator = np.zeros((level + 1, level + 1))
+    generator[counts[:-1], counts[:-1] + 1] = rate_rps
+    generator[counts[1:], counts[1:] - 1] = counts[1:] * service_rps
+    births = np.where(counts < limit, rate_rps, 0.0)  # from ``level`` a birth leaves the set: killed
+    generator[counts, counts] = -(counts * service_rps + births)
+    return np.clip(expm(generator * window_s).sum(axis=1), 0.0, 1.0)
+
+
+def window_maximum(rate_rps: float, holding_ms: float, keep_alive_s: float, limit: int,
+                   provisioned: int = 0) -> tuple[float, float, float]:
+    """(cold-start share of admitted requests, mean instances alive, throttled share) at one holding time."""
+    service_rps = 1000.0 / holding_ms
+    offered = rate_rps / service_rps
+    top = busy_levels(offered, limit)
+    law = stats.poisson.pmf(np.arange(top + 1), offered)
+    law = law / law.sum() if top == limit else law
+    throttled = float(law[limit]) if top == limit else 0.0
+    cold = instances = 0.0
+    for level in range(top + 1):
+        if level < provisioned:
+            instances += 1.0
+            continue
+        staying = _stay_at_or_below(level, rate_rps, service_rps, keep_alive_s, limit)
+        instances += 1.0 - float(law[:level + 1] @ staying)
+        if level < limit:
+            cold += float(law[level] * staying[level])
+    return cold / (1.0 - throttled), instances, throttled
+
+
+def window_pool(rate_rps: float, execution_ms: float, cold_start_ms: float, keep_alive_s: float, limit: int,
+                provisioned: int = 0, first_guess: float = 0.0) -> tuple[float, float, float, float]:
+    """(cold share, mean instances, throttled share, mean holding ms), the holding including cold starts;
+    ``first_guess`` of the cold share starts the fixed point."""
+    cold_share, instances, throttled = first_guess, float(provisioned), 0.0
+    for _round in range(FIXED_POINT_ROUNDS):
+        updated, instances, throttled = window_maximum(rate_rps, execution_ms + cold_share * cold_start_ms,
+                                                       keep_alive_s, limit, provisioned)
+        converged = abs(updated - cold_share) < 1e-7
+        cold_share = updated
+        if converged:
+            break
+    return cold_share, instances, throttled, execution_ms + cold_share * cold_start_ms

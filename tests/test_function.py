@@ -1,0 +1,138 @@
+"""The function kind (serverless): cold starts held to the one-instance closed form and to the twin's
+window-maximum M/G/∞ approximation, throttling to Erlang B, provisioned concurrency, and the bill."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import sim
+from sim.theory.queues import erlang_b
+from sim.theory.serverless import (
+    crossover_rate_rps,
+    invocation_cost_usd,
+    overflow_pool,
+    pool,
+    single_instance_cold_share,
+)
+from tests.stats_helpers import assert_agrees_with_theory, metric, replicate
+
+SEEDS = range(1, 11)
+
+
+def function(rate_rps: float, keep_alive_s: float, execution: dict[str, Any], cold_start: dict[str, Any],
+             duration_s: float = 2000, time_bin_s: float = 10, **fields: Any) -> sim.Scenario:
+    """Poisson requests straight into one function."""
+    return sim.parse_scenario({
+        "name": "function", "duration_s": duration_s, "warmup_s": 20, "time_bin_s": time_bin_s,
+        "workload": {"rate_rps": rate_rps, "entry": "fn"},
+        "components": {"fn": {"kind": "function", "keep_alive_s": keep_alive_s, "execution_time": execution,
+                              "cold_start_time": cold_start, **fields}}})
+
+
+def fixed(mean_ms: float) -> dict[str, Any]:
+    return {"distribution": "deterministic", "mean_ms": mean_ms}
+
+
+def cold_share(result: Any) -> float:
+    return float(result.summary.components["fn"].cold_start_ratio)
+
+
+@pytest.mark.parametrize(("rate_rps", "keep_alive_s"), [(0.5, 2.0), (1.0, 0.5)])
+def test_one_instance_is_cold_as_the_closed_form(rate_rps: float, keep_alive_s: float) -> None:
+    """1 ms executions, 5 ms cold starts: requests almost never overlap (r E[B] < 0.3%), so a request is cold
+    when the gap since the previous arrival exceeds the previous busy time B plus k:
+    p = a / (1 + a (1 - exp(-r c))) with a = exp(-r k) exp(-r e), within 0.2% of exp(-r k) here."""
+    execution_s, cold_s = 0.001, 0.005
+    closed_form = single_instance_cold_share(rate_rps, keep_alive_s, math.exp(-rate_rps * execution_s),
+                                             math.exp(-rate_rps * cold_s))
+    assert closed_form == pytest.approx(math.exp(-rate_rps * keep_alive_s), rel=0.005)
+    results = replicate(function(rate_rps, keep_alive_s, fixed(1.0), fixed(5.0), duration_s=8000), SEEDS)
+    assert_agrees_with_theory(f"cold-start share at r={rate_rps}, k={keep_alive_s}", metric(results, cold_share),
+                              closed_form, max_relative_half_width=0.03)
+    twin = results[0].summary.theory.components["fn"]
+    assert twin.cold_start_ratio == pytest.approx(closed_form, rel=0.01)  # the twin's one-instance limit
+
+
+def test_many_instances_are_cold_as_the_twin_approximates() -> None:
+    """20 req/s of 100 ms exponential work (two busy on average), 300 ms cold starts, k = 0.5 s: several
+    instances share the load; the twin's window-maximum approximation is held to 5% on the cold-start share
+    and 3% on the warm instances (their stated bias allowances; the ordered-entry fallback is 33% low here)."""
+    scenario = function(20.0, 0.5, {"distribution": "exponential", "mean_ms": 100},
+                        {"distribution": "lognormal", "mean_ms": 300, "cv": 0.5}, duration_s=600)
+    results = replicate(scenario, SEEDS)
+    twin = pool(20.0, 100.0, 300.0, 0.5, 1000)
+    assert results[0].summary.theory.components["fn"].cold_start_ratio == pytest.approx(twin.cold_share)
+    assert_agrees_with_theory("cold-start share, many instances", metric(results, cold_share), twin.cold_share,
+                              max_relative_half_width=0.05, relative_bias=0.05)
+    assert_agrees_with_theory("warm instances", metric(
+        results, lambda result: result.summary.components["fn"].mean_warm_instances), twin.mean_instances,
+        max_relative_half_width=0.03, relative_bias=0.03)
+    assert overflow_pool(20.0, 100.0, 300.0, 0.5, 1000).cold_share < 0.75 * twin.cold_share
+
+
+def test_the_concurrency_limit_throttles_as_erlang_b() -> None:
+    """Two instances at most, 20 req/s of 100 ms: an M/G/2/2 loss system, Erlang B(2, 2) = 0.4 throttled
+    (a keep-alive longer than the run: no cold start after the first two)."""
+    scenario = function(20.0, 10_000.0, {"distribution": "exponential", "mean_ms": 100}, fixed(1.0),
+                        duration_s=300, concurrency_limit=2)
+    results = replicate(scenario, SEEDS)
+    assert_agrees_with_theory("throttled share", metric(
+        results, lambda result: result.summary.components["fn"].throttled_ratio), erlang_b(2, 2.0),
+        max_relative_half_width=0.03)
+    summary = results[0].summary
+    assert summary.requests.throttled == pytest.approx(0.4 * summary.requests.offered, rel=0.05)
+    assert summary.components["fn"].cold_starts == 0  # both instances started during the warm-up
+
+
+def test_provisioned_instances_are_never_cold_and_cost_by_the_hour() -> None:
+    scenario = function(0.5, 1.0, fixed(10.0), fixed(200.0), duration_s=500, provisioned_concurrency=3,
+                        memory_mb=1024)
+    result = sim.run(scenario, seed=2)
+    fn = result.summary.components["fn"]
+    assert fn.cold_starts == 0 and fn.invocations > 200
+    assert fn.mean_warm_instances == pytest.approx(3.0)
+    hourly = 3 * 1.0 * 0.0000041667 * 3600
+    assert scenario.components["fn"].hourly_cost() == pytest.approx(hourly)
+    usage = fn.invocations * (0.2e-6 + 1.0 * 0.010 * 0.0000166667) / result.span_s * 3600
+    assert result.summary.cost_per_hour == pytest.approx(hourly + usage)
+
+
+def test_billing_rounds_each_duration_up_to_the_millisecond() -> None:
+    """1.2 ms executions bill 2 ms each at 0.5 GB, the cold start not billed: 0.20 + 1e6 x 0.5 x 0.002 x
+    0.0000166667 = 0.2166667 USD per million requests, exactly."""
+    scenario = function(5.0, 600.0, fixed(1.2), fixed(100.0), duration_s=200, init_billed=False)
+    fn = sim.run(scenario, seed=1).summary.components["fn"]
+    assert fn.cost_per_million_requests_usd == pytest.approx(0.2166667, rel=1e-6)
+    assert fn.billed_gb_s == pytest.approx(fn.invocations * 0.5 * 0.002)
+    assert scenario.components["fn"].expected_cost_per_million_usd(0.0) == pytest.approx(0.2166667, rel=1e-6)
+    assert 1e6 * invocation_cost_usd(2.0, 512, 0.2, 0.0000166667) == pytest.approx(0.2166667, rel=1e-6)
+
+
+def test_warm_instances_and_cold_starts_over_time_match_the_window() -> None:
+    result = sim.run(function(20.0, 0.5, {"distribution": "exponential", "mean_ms": 100}, fixed(300.0),
+                              duration_s=220, time_bin_s=1), seed=4)
+    series = result.timeseries()["components"]["fn"]
+    window = slice(20, 220)  # bins of 1 s after the 20 s warm-up
+    fn = result.summary.components["fn"]
+    assert float(np.mean(series["warm_instances"][window])) == pytest.approx(fn.mean_warm_instances, rel=1e-9)
+    assert float(np.sum(series["cold_starts_per_s"][window])) == pytest.approx(fn.cold_starts)
+    assert all(warm >= busy - 1e-9 for warm, busy in zip(series["warm_instances"], series["busy_instances"],
+                                                         strict=True))
+
+
+def test_the_cost_crossover_is_the_price_arithmetic() -> None:
+    """An always-on instance at 0.0416 USD/h against 100 ms at 512 MB: per request 0.2e-6 + 0.05 x
+    0.0000166667 = 1.0333e-6 USD, so the instance is cheaper above 0.0416 / 3600 / 1.0333e-6 = 11.18 req/s."""
+    rate = crossover_rate_rps(0.0416, 100.0, 512, 0.20, 0.0000166667)
+    assert rate == pytest.approx(0.0416 / 3600 / (0.2e-6 + 0.05 * 0.0000166667), rel=1e-12)
+    assert rate == pytest.approx(11.18, abs=0.01)
+
+
+def test_provisioned_above_the_limit_is_refused() -> None:
+    with pytest.raises(sim.ScenarioError) as error:
+        function(1.0, 1.0, fixed(1.0), fixed(1.0), concurrency_limit=2, provisioned_concurrency=3)
+    assert any("provisioned_concurrency" in problem.message for problem in error.value.problems)
