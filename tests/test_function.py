@@ -136,3 +136,20 @@ def test_provisioned_above_the_limit_is_refused() -> None:
     with pytest.raises(sim.ScenarioError) as error:
         function(1.0, 1.0, fixed(1.0), fixed(1.0), concurrency_limit=2, provisioned_concurrency=3)
     assert any("provisioned_concurrency" in problem.message for problem in error.value.problems)
+
+
+def test_the_lessons_crossover_rate_is_the_price_arithmetic() -> None:
+    """Lesson 14's crossover variant runs at the rate where the gallery function's bill per hour meets the
+    always-on instance's price its claims name, to 1%."""
+    from sim.teaching.lessons import load_lesson
+
+    lesson = load_lesson("serverless")
+    step = lesson.steps[2]
+    crossover = next(item for item in step.variants if item.label == "at the crossover")
+    instance_price = step.prediction.threshold if step.prediction is not None else None
+    assert instance_price == 0.0416
+    fn = lesson.base_scenario().components["fn"]
+    expected = crossover_rate_rps(instance_price, fn.expected_billed_ms(0.0), fn.memory_mb,
+                                  fn.price_per_million_requests, fn.price_per_gb_s)
+    assert crossover.overrides["workload.rate_rps"] == pytest.approx(expected, rel=0.01)
+    assert expected == pytest.approx(6.19, abs=0.005)

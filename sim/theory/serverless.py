@@ -60,6 +60,7 @@ class PoolPrediction:
     mean_instances: float  # warm instances, busy or idle, on average
     mean_busy: float  # instances running a request, on average
     holding_ms: float  # a request's mean time on its instance, cold starts included
+    model: str = "ordered entry, Poisson overflow"
 
 
 def overflow_rates(rate_rps: float, offered_erlangs: float, limit: int) -> list[float]:
@@ -143,4 +144,5 @@ def pool(rate_rps: float, execution_ms: float, cold_start_ms: float, keep_alive_
     cold_share, instances, throttled, holding_ms = window_pool(rate_rps, execution_ms, cold_start_ms, keep_alive_s,
                                                                limit, provisioned, overflow.cold_share)
     busy = rate_rps * holding_ms / 1000.0 * (1.0 - throttled)
-    return PoolPrediction(cold_share, throttled, max(instances, float(provisioned)), busy, holding_ms)
+    return PoolPrediction(cold_share, throttled, max(instances, float(provisioned)), busy, holding_ms,
+                          "window maximum")

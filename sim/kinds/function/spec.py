@@ -111,7 +111,7 @@ class FunctionSpec(ComponentSpecBase):
         variance = (execution.variance_ms2 + share * cold.variance_ms2
                     + share * (1.0 - share) * cold.mean_ms**2)
         result = ComponentTheory("function", traffic.rate_rps, pooled.holding_ms, None, 0.0, True,
-                                 "M/G/∞ with keep-alive (window maximum)",
+                                 f"M/G/∞ with keep-alive ({pooled.model})",
                                  response_variance_ms2=variance, unloaded_response_ms=execution.mean_ms,
                                  queue_free=True, cold_start_ratio=share,
                                  mean_warm_instances=pooled.mean_instances)
@@ -155,7 +155,8 @@ class FunctionSpec(ComponentSpecBase):
                           help="How long an idle instance stays warm before it is reclaimed.")
         sizes = tuple(sorted({*MEMORY_SIZES_MB, self.memory_mb}))
         memory = Knob(f"components.{name}.memory_mb", f"{name}: memory (MB)", "ordered", self.memory_mb,
-                      options=sizes, component=name, help="Memory per instance: the GB in GB-seconds billed.")
+                      options=sizes, option_labels=tuple(f"{size:,} MB" for size in sizes), component=name,
+                      help="Memory per instance: the GB in GB-seconds billed.")
         return [keep_alive, memory,
                 integer_knob(name, "provisioned_concurrency", self.provisioned_concurrency, 0,
                              self.concurrency_limit, "Instances kept warm always (billed per GB-second)."),
