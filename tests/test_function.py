@@ -153,3 +153,16 @@ def test_the_lessons_crossover_rate_is_the_price_arithmetic() -> None:
                                   fn.price_per_million_requests, fn.price_per_gb_s)
     assert crossover.overrides["workload.rate_rps"] == pytest.approx(expected, rel=0.01)
     assert expected == pytest.approx(6.19, abs=0.005)
+
+
+def test_its_prometheus_metrics_are_named_for_functions() -> None:
+    from sim.interop.metrics_table import build_metrics_table
+
+    result = sim.run(function(20.0, 0.5, {"distribution": "exponential", "mean_ms": 100}, fixed(300.0),
+                              duration_s=60, time_bin_s=1), seed=3)
+    families = {family.name: family for family in build_metrics_table(result).families}
+    assert {"sim_function_warm_instances", "sim_function_cold_starts", "sim_function_throttled",
+            "sim_function_billed_milliseconds"} <= set(families)
+    cold = families["sim_function_cold_starts"].series[0]
+    assert cold.sample == "sim_function_cold_starts_total" and cold.labels == {"component": "fn"}
+    assert cold.values[-1] == result.component_levels["fn"].column("cold_starts")[-1]

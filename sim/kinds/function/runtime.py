@@ -113,5 +113,4 @@ class Function(Component):
                 "throttled": float(self.throttled), "reclaims": float(self.reclaims),
                 "billed_ms": self.billed_ms_total,
                 "instances_area": self.instances_area + self.instances * (now - self.changed_s),
-                "busy_area": self.busy_area + self.busy * (now - self.changed_s),
-                "instances": float(self.instances)}
+                "busy_area": self.busy_area + self.busy * (now - self.changed_s)}

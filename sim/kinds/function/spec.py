@@ -28,6 +28,16 @@ from sim.theory.serverless import GB_PER_MB, billed_ms, invocation_cost_usd, poo
 
 MAX_CONCURRENCY = 10_000
 MEMORY_SIZES_MB = (128, 256, 512, 1024, 1769, 2048, 4096, 10240)
+METRICS = {  # its level fields as Prometheus metrics (``metric_field``)
+    "instances_area": ("sim_function_warm_instances", "Instances alive, busy or warm idle"),
+    "busy_area": ("sim_function_busy_instances", "Instances running a request"),
+    "invocations": ("sim_function_invocations", "Requests run (throttled ones excluded)"),
+    "cold_starts": ("sim_function_cold_starts", "Invocations that started a new instance"),
+    "throttled": ("sim_function_throttled", "Requests refused above the concurrency limit"),
+    "reclaims": ("sim_function_reclaims", "Idle instances reclaimed after the keep-alive"),
+    "billed_ms": ("sim_function_billed_milliseconds", "Billed duration, each invocation rounded up to 1 ms"),
+    "clock_s": ("sim_function_clock_seconds", "Simulated time (what the function's rates are taken over)"),
+}
 
 
 class FunctionSpec(ComponentSpecBase):
@@ -98,6 +108,10 @@ class FunctionSpec(ComponentSpecBase):
 
         return {"warm_instances": per_second("instances_area"), "busy_instances": per_second("busy_area"),
                 "cold_starts_per_s": per_second("cold_starts"), "throttled_per_s": per_second("throttled")}
+
+    def metric_field(self, field: str) -> tuple[str, dict[str, str], str] | None:
+        named = METRICS.get(field)
+        return (named[0], {}, named[1]) if named is not None else None
 
     # --- theory -------------------------------------------------------------------------------------
 
