@@ -166,3 +166,21 @@ def test_its_prometheus_metrics_are_named_for_functions() -> None:
     cold = families["sim_function_cold_starts"].series[0]
     assert cold.sample == "sim_function_cold_starts_total" and cold.labels == {"component": "fn"}
     assert cold.values[-1] == result.component_levels["fn"].column("cold_starts")[-1]
+
+
+@pytest.mark.parametrize(("level", "rate_rps", "service_rps", "window_s", "limit"),
+                         [(5, 20.0, 10.0, 0.5, 1000), (40, 160.0, 10.0, 600.0, 1000), (3, 20.0, 10.0, 1e4, 3)])
+def test_the_window_survival_is_the_generators_exponential(level: int, rate_rps: float, service_rps: float,
+                                                           window_s: float, limit: int) -> None:
+    """The symmetrised eigendecomposition gives exp(Q k) 1 for the killed birth-death chain, as scipy's expm."""
+    from scipy.linalg import expm
+
+    from sim.theory.serverless_window import _stay_at_or_below
+
+    counts = np.arange(level + 1)
+    generator = np.zeros((level + 1, level + 1))
+    generator[counts[:-1], counts[:-1] + 1] = rate_rps
+    generator[counts[1:], counts[1:] - 1] = counts[1:] * service_rps
+    generator[counts, counts] = -(counts * service_rps + np.where(counts < limit, rate_rps, 0.0))
+    expected = np.clip(expm(generator * window_s).sum(axis=1), 0.0, 1.0)
+    assert np.allclose(_stay_at_or_below(level, rate_rps, service_rps, window_s, limit), expected, atol=1e-10)

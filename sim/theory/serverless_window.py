@@ -6,7 +6,8 @@ the requests running as it arrives are already that many, i.e. when the busy cou
 last ``k``. The busy count is taken as the M/M/∞ (or M/M/c/c under a concurrency limit ``c``) birth-death
 process with the mean holding time, cold starts included (a fixed point). It is reversible, so "no higher in
 the past ``k``" has the law of "no higher in the next ``k``": from level ``n``, the chance of staying at or
-below ``n`` for ``k``, ``exp(Q_n k) 1`` with ``Q_n`` the generator killed on leaving ``{0..n}``. Then
+below ``n`` for ``k``, ``exp(Q_n k) 1`` with ``Q_n`` the generator killed on leaving ``{0..n}``
+(symmetrised by detailed balance, its exponential from a tridiagonal eigendecomposition). Then
 
     P(cold) = sum_{n >= p} pi(n) P_n(max <= n over k) / (1 - pi(c)),   E[instances] = sum_m P(max > m)
 
@@ -20,9 +21,10 @@ import math
 
 import numpy as np
 from scipy import stats
-from scipy.linalg import expm
+from scipy.linalg import eigh_tridiagonal
+from scipy.special import gammaln
 
-MAX_STATES = 80  # above this many busy-count levels the computation is left to the overflow approximation
+MAX_STATES = 120  # above this many busy-count levels the computation is left to the overflow approximation
 FIXED_POINT_ROUNDS = 30
 
 
@@ -32,14 +34,18 @@ def busy_levels(offered_erlangs: float, limit: int) -> int:
 
 
 def _stay_at_or_below(level: int, rate_rps: float, service_rps: float, window_s: float, limit: int) -> np.ndarray:
-    """From each busy count 0..level, the chance of never exceeding ``level`` for ``window_s``."""
+    """From each busy count 0..level, the chance of never exceeding ``level`` for ``window_s``: ``exp(Q k) 1``.
+
+    The birth-death generator is symmetrised by the square roots of its Poisson weights (detailed balance), so
+    its exponential comes from the eigenvalues of a symmetric tridiagonal matrix (same as ``expm`` to 1e-12).
+    """
     counts = np.arange(level + 1)
-    generator = np.zeros((level + 1, level + 1))
-    generator[counts[:-1], counts[:-1] + 1] = rate_rps
-    generator[counts[1:], counts[1:] - 1] = counts[1:] * service_rps
     births = np.where(counts < limit, rate_rps, 0.0)  # from ``level`` a birth leaves the set: killed
-    generator[counts, counts] = -(counts * service_rps + births)
-    return np.clip(expm(generator * window_s).sum(axis=1), 0.0, 1.0)
+    values, vectors = eigh_tridiagonal(-(counts * service_rps + births), np.sqrt(rate_rps * counts[1:] * service_rps))
+    half_log_weight = 0.5 * (counts * math.log(rate_rps / service_rps) - gammaln(counts + 1))
+    root = np.exp(half_log_weight - half_log_weight.max())
+    staying = (vectors * np.exp(values * window_s)) @ (vectors.T @ root) / root
+    return np.asarray(np.clip(staying, 0.0, 1.0))
 
 
 def window_maximum(rate_rps: float, holding_ms: float, keep_alive_s: float, limit: int,
