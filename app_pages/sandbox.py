@@ -178,8 +178,9 @@ def charts(scenario: sim.Scenario, data: dict[str, Any], seed: int) -> Any:
             viz.mark_moment(chart, first_red_s, "first red")
         column.plotly_chart(chart, config=CHART_CONFIG, key=level.removesuffix("_length"))
     left.plotly_chart(viz.latency_distribution_figure(data["latencies_ms"]), config=CHART_CONFIG, key="distribution")
-    broker_figures = [*viz.lag_figures(series, warmup_s), *viz.event_latency_figures(series, warmup_s)]
-    for index, chart in enumerate(broker_figures):  # a broker's lag and event latency, when the scenario has one
+    broker_figures = [*viz.lag_figures(series, warmup_s), *viz.event_latency_figures(series, warmup_s),
+                      *viz.instance_figures(series, warmup_s)]
+    for index, chart in enumerate(broker_figures):  # a broker's lag and event latency, a function's instances
         (left, right)[index % 2].plotly_chart(chart, config=CHART_CONFIG, key=f"lag-{index}")
     return right
 

@@ -186,7 +186,8 @@ def test_every_gallery_scenario_runs(app: AppTest, name: str) -> None:
     assert_healthy(app)
     assert name in app.title[0].value
     brokers = name in ("event-driven", "notifications")  # a broker adds its lag, partition lag, event latency charts
-    assert len(app.get("plotly_chart")) == 7 + (3 if brokers else 0)
+    functions = name == "serverless"  # a function adds its warm instances and cold starts
+    assert len(app.get("plotly_chart")) == 7 + (3 if brokers else 0) + (1 if functions else 0)
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))

@@ -10,7 +10,7 @@ from sim.scenario.overrides import with_overrides
 
 EXPECTED = {"single-server", "horizontal-scaling", "cache-aside", "sharded-db", "microservices",
             "threads-vs-event-loop", "event-driven", "quorum", "hot-partition", "stampede", "notifications",
-            "cache-server"}
+            "cache-server", "serverless"}
 # the twin counts reads that miss during a refill as hits (Che), so it misses a stampede on purpose: stampede.yaml
 # shows what the twin leaves out, and tests/test_stampede.py holds the burst to its own closed form
 TWIN_CHECKED = EXPECTED - {"stampede"}

@@ -121,6 +121,10 @@ def test_each_gallery_twin_curve_ends_at_the_first_saturation(name: str) -> None
         ratios = [predict(scenario, float(rate))["cache"].hit_ratio for rate in rates if rate < saturation]
         settled = next(index for index, ratio in enumerate(ratios) if ratio == pytest.approx(ratios[-1], rel=1e-6))
         finite = finite[settled:]
+    if name == "serverless":
+        # cold starts fade as the rate rises (the function's instances stay warm), so latency first falls a
+        # little; it is monotone from its lowest point, where the gateway's queue takes over
+        finite = finite[int(np.argmin(finite)):]
     # (a relative 1e-5 forgives rounding and a hit ratio still creeping towards 1 in its sixth decimal)
     assert all(later >= earlier * (1 - 1e-5) for earlier, later in itertools.pairwise(finite)), name
     if name in ("event-driven", "notifications"):

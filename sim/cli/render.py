@@ -75,7 +75,9 @@ def component_table(summary: RunSummary) -> Table:
     for name, stats in summary.components.items():
         predicted = theory.get(name)
         hit_ratio = getattr(stats, "hit_ratio", None)
+        cold_ratio = getattr(stats, "cold_start_ratio", None)
         kind = stats.kind + (f" (hit {_percent(hit_ratio)})" if hit_ratio is not None else "")
+        kind += f" (cold {_percent(cold_ratio)})" if cold_ratio is not None else ""
         table.add_row(Text(printable(name)), Text(printable(kind)), _percent(stats.utilisation),
                       _percent(predicted.utilisation if predicted else None),
                       f"{stats.mean_queue_length:.2f}", _ms(stats.mean_wait_ms), _ms(stats.mean_response_ms),

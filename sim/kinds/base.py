@@ -13,7 +13,7 @@ the spec builds. Everything outside ``sim/kinds`` calls these methods and never 
   ``event_stats`` (those that need per-event records), ``level_series`` and ``event_series`` (time series of its
   own, from its counters and from its event records);
 - theory: ``route`` (the traffic it passes on) and ``predict`` (its analytic twin), see ``sim.twin``;
-- money: ``hourly_cost`` and ``capacity``;
+- money: ``hourly_cost``, ``usage_cost_per_hour`` (a run's measured per-use cost) and ``capacity``;
 - monitoring: ``metric_field`` and ``metric_histograms`` (Prometheus names and labels for its own series);
 - teaching: ``knobs`` (controls for the app), ``describe`` (a line for the diagram), ``difference_reasons``
   (why simulation and theory may disagree) and ``bottleneck_reason`` (why its station limits the system).
@@ -206,6 +206,11 @@ class ComponentSpecBase(StrictModel):
 
     def hourly_cost(self) -> float:
         """What this component costs per hour, from the prices written on it."""
+        return 0.0
+
+    def usage_cost_per_hour(self, stats: StatsView) -> float:
+        """What its use cost per hour over a run's window, from its statistics (a function's requests and
+        GB-seconds); added to ``hourly_cost`` in the run's cost. Default: nothing beyond the hourly price."""
         return 0.0
 
     def capacity(self) -> dict[str, int]:

@@ -16,6 +16,7 @@ from sim.kinds.base import ComponentSpecBase
 from sim.kinds.broker import BrokerSpec
 from sim.kinds.cache import CacheSpec
 from sim.kinds.database import DatabaseSpec
+from sim.kinds.function import FunctionSpec
 from sim.kinds.load_balancer import LoadBalancerSpec
 from sim.kinds.push import PushSpec
 from sim.kinds.quorum_store import QuorumStoreSpec
@@ -43,7 +44,7 @@ def add_kind(spec_class: type[ComponentSpecBase]) -> str:
 
 
 for _spec_class in (ServiceSpec, LoadBalancerSpec, CacheSpec, DatabaseSpec, BrokerSpec, QuorumStoreSpec,
-                    TableSpec, PushSpec):
+                    TableSpec, PushSpec, FunctionSpec):
     add_kind(_spec_class)
 
 

@@ -11,7 +11,7 @@ from sim.model.slo import evaluate, parse_slo
 from sim.model.status import DROPPED, FAILED, OK, STATUS_NAMES, THROTTLED, TIMED_OUT
 from sim.results.bottleneck import find_bottleneck, kind_reason, overflowing, overload_entry
 from sim.results.summary_models import RunSummary
-from sim.scenario.cost import hourly_cost
+from sim.scenario.cost import hourly_cost, usage_cost_per_hour
 from sim.theory.predictions import ComponentTheory
 from sim.twin.equations import downstream_closure
 from sim.twin.predict import arrival_rate_rps, predict, theory_summary
@@ -146,7 +146,7 @@ def build_summary(result: Result) -> RunSummary:
         "components": result.components,
         "bottleneck": {"component": bottleneck[0], "reason": bottleneck[1]} if bottleneck else None,
         "theory": theory_summary(scenario, rate_rps, predictions),
-        "cost_per_hour": hourly_cost(scenario),
+        "cost_per_hour": hourly_cost(scenario) + usage_cost_per_hour(scenario, result.components),
         "wall_time_s": result.info.wall_time_s,
     }
     if no_verdict:

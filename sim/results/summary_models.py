@@ -155,6 +155,11 @@ class ComponentPrediction(SummaryModel):
         default=None,
         description="then the publish latency: the publishers' concurrency (their workers) over that rate, by "
                     "Little's law (null when the publishers are unbounded)")
+    cold_start_ratio: float | None = Field(
+        default=None, description="a function's: share of invocations that start an instance (M/G/∞ with "
+                                  "keep-alive, window maximum)")
+    mean_warm_instances: float | None = Field(
+        default=None, description="a function's: instances alive, busy or warm idle, on average")
 
 
 class TheorySummary(SummaryModel):

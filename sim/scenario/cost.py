@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sim.kinds.base import CAPACITY_UNITS
 from sim.scenario.scenario import Scenario
 
@@ -14,6 +17,12 @@ def component_costs(scenario: Scenario) -> dict[str, float]:
 def hourly_cost(scenario: Scenario) -> float:
     """Total cost per hour of the scenario's components."""
     return sum(component_costs(scenario).values())
+
+
+def usage_cost_per_hour(scenario: Scenario, components: Mapping[str, Any]) -> float:
+    """What the components' use cost per hour over a run's window (a function's requests and GB-seconds), from
+    each component's measured statistics; zero for kinds priced by the hour only."""
+    return sum(spec.usage_cost_per_hour(components[name]) for name, spec in scenario.components.items())
 
 
 def reachable_components(scenario: Scenario) -> list[str]:

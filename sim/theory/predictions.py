@@ -40,6 +40,8 @@ class ComponentTheory:
     drain_time_s: dict[str, float | None] | None = None  # a broker's: per consumer group, by the fluid model
     publish_limit_rps: float | None = None  # a blocking broker's: publishes admitted per second once it is full
     blocked_publish_ms: float | None = None  # a blocking broker's: publish latency then (Little's law)
+    cold_start_ratio: float | None = None  # a function's: share of invocations that start an instance
+    mean_warm_instances: float | None = None  # a function's: instances alive, busy or warm idle
 
     INTERNAL = ("stations", "response_variance_ms2", "unloaded_response_ms", "station_load", "queue_free",
                 "response_distribution")

@@ -125,6 +125,21 @@ def event_latency_figures(timeseries: Mapping[str, Any], warmup_s: float | None 
     return figures
 
 
+def instance_figures(timeseries: Mapping[str, Any], warmup_s: float | None = None) -> list[go.Figure]:
+    """Per serverless function in the run: its warm instances (busy or idle), the busy ones and the cold starts
+    per second over time. Reads the ``components`` part of the time series; empty when no component has one."""
+    figures = []
+    for name, series in timeseries.get("components", {}).items():
+        if "warm_instances" not in series:
+            continue
+        lines = {"warm_instances": "warm instances", "busy_instances": "busy instances",
+                 "cold_starts_per_s": "cold starts / s"}
+        figures.append(figure(f"{name}: warm instances and cold starts", _lines(timeseries["time_s"], series, lines),
+                              xaxis=TIME_AXIS, yaxis=axis("instances, cold starts / s", rangemode="tozero"),
+                              **warmup_shapes(warmup_s)))
+    return figures
+
+
 # --- distributions -----------------------------------------------------------------------------------
 
 
